@@ -34,7 +34,9 @@ def ensure_venv() -> Path:
         print("bootstrap: creating .venv/", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    print("bootstrap: installing locked dependencies (first run takes a few minutes)", file=sys.stderr)
+    print(
+        "bootstrap: installing locked dependencies (first run takes a few minutes)", file=sys.stderr
+    )
     subprocess.run([*pip, "--require-hashes", "-r", str(ROOT / "requirements.lock")], check=True)
     subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
     STAMP.write_text(wanted + "\n")

@@ -1,0 +1,76 @@
+"""Source chunk -> accepted normalized rows + rejects + warnings: the transform half of a run.
+
+Works chunk by chunk so a large export never needs to fit in memory; a chunk's index holds the
+0-based record numbers of the whole file, so row numbers do not depend on the chunk size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipelines.mapping import Mapping, apply_mapping
+from pipelines.normalize import normalize_frame
+from pipelines.read_export import iter_export
+from pipelines.required_columns import check_required_columns
+from pipelines.run_options import RunOptions
+from pipelines.validate import validate_frame
+from schemas.columns import FORMATS
+
+
+@dataclass(frozen=True)
+class PreparedChunk:
+    """One chunk's outcome; every source record is in exactly one of accepted or rejected."""
+
+    source: pd.DataFrame  # the chunk as read (original column names and values)
+    accepted: pd.DataFrame  # normalized rows, Kindful columns, index = record numbers
+    rejects: pd.DataFrame  # one line per problem: source_row, column, value, reason
+    warnings: pd.DataFrame  # source_row, column, value, reason
+    rejected_rows: pd.Index  # record numbers (0-based) of the rejected records
+    ignored_columns: tuple[str, ...]
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.source)
+
+
+def prepare_chunk(
+    chunk: pd.DataFrame, mapping: Mapping | None, options: RunOptions
+) -> PreparedChunk:
+    """Map, normalize and validate one chunk."""
+    fmt = FORMATS[options.data_format]
+    mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
+    check_required_columns(mapped.frame.columns, fmt, options)
+    normalized = normalize_frame(mapped.frame, fmt, mapped.units, options)
+    schema_rejects = validate_frame(
+        normalized.frame, mapped.frame, options.data_format, options.action, options.contact_match
+    )
+    rejects = pd.concat(
+        [f for f in (normalized.rejects, schema_rejects) if not f.empty] or [schema_rejects],
+        ignore_index=True,
+    ).sort_values(["source_row"], kind="stable", ignore_index=True)
+    rejected_rows = pd.Index(rejects["source_row"].astype("int64").unique() - 1)
+    accepted = normalized.frame.drop(index=rejected_rows)
+    warnings = normalized.warnings
+    if not warnings.empty:
+        # A rejected record's warnings would only distract: its reject says what to fix.
+        warnings = warnings[~warnings["source_row"].isin(rejects["source_row"])]
+        warnings = warnings.sort_values(["source_row"], kind="stable", ignore_index=True)
+    return PreparedChunk(
+        source=chunk,
+        accepted=accepted,
+        rejects=rejects,
+        warnings=warnings,
+        rejected_rows=rejected_rows,
+        ignored_columns=mapped.ignored_columns,
+    )
+
+
+def prepare_export(
+    uri: str, mapping: Mapping | None, options: RunOptions, *, chunk_rows: int = 100_000
+) -> Iterator[PreparedChunk]:
+    """Read `uri` chunk by chunk and prepare each chunk."""
+    for chunk in iter_export(uri, chunk_rows=chunk_rows):
+        yield prepare_chunk(chunk, mapping, options)

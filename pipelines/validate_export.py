@@ -1,0 +1,55 @@
+"""The `validate` job: read, map, normalize and validate an export into the run's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipelines.mapping import load_mapping, resolve_format
+from pipelines.prepare import prepare_export
+from pipelines.run_options import parse_match_by, resolve_options
+from pipelines.write_outputs import OutputWriter
+
+
+def strip_query(uri: str) -> str:
+    """A URI safe to show: presigned URLs carry signatures in the query string."""
+    return uri.split("?", 1)[0]
+
+
+def validate_export(
+    source: str,
+    *,
+    data_format: str | None,
+    out_dir: Path,
+    mapping_path: str | None = None,
+    action: str | None = None,
+    match_by: tuple[str, ...] = (),
+    source_timezone: str | None = None,
+    day_first: bool | None = None,
+    custom_fields: tuple[str, ...] = (),
+    chunk_rows: int = 100_000,
+) -> dict[str, Any]:
+    """Write normalized.csv, rejects.csv, warnings.csv and summary.json; return the summary."""
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    fmt = resolve_format(data_format, mapping)
+    options = resolve_options(
+        fmt.name,
+        mapping,
+        action=action,
+        match_by=parse_match_by(match_by),
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=custom_fields,
+    )
+    writer = OutputWriter(out_dir)
+    for chunk in prepare_export(source, mapping, options, chunk_rows=chunk_rows):
+        writer.write(chunk)
+    return writer.close(
+        source=strip_query(source),
+        data_format=fmt.name,
+        action=options.action,
+        match_by=options.match_by,
+        source_timezone=options.source_timezone,
+        custom_fields=list(options.custom_fields),
+        mapping=mapping.name if mapping else None,
+    )

@@ -1,0 +1,117 @@
+"""Write a validation run's files: normalized.csv, rejects.csv, warnings.csv, summary.json.
+
+Files are appended chunk by chunk so memory stays bounded by the chunk. normalized.csv is what
+Kindful will read (exact values, UTF-8 without BOM); rejects and warnings are for people and
+open safely in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.prepare import PreparedChunk
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix cells a spreadsheet would run as a formula with a quote (OWASP CSV injection)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_object_dtype(safe[column]) and not pd.api.types.is_string_dtype(
+            safe[column]
+        ):
+            continue
+        text = safe[column].astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+        safe[column] = text.where(~risky, "'" + text)
+    return safe
+
+
+@dataclass
+class OutputWriter:
+    """Appends each prepared chunk to the run's files and keeps the counts for the summary."""
+
+    out_dir: Path
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    warning_count: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    warning_reasons: Counter[str] = field(default_factory=Counter)
+    ignored_columns: tuple[str, ...] = ()
+    accepted_columns: list[str] | None = None
+    _started: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("normalized.csv", "rejects.csv", "warnings.csv"):
+            (self.out_dir / name).unlink(missing_ok=True)
+
+    def _append(self, name: str, frame: pd.DataFrame) -> None:
+        path = self.out_dir / name
+        first = name not in self._started
+        frame.to_csv(path, mode="w" if first else "a", header=first, index=False, encoding="utf-8")
+        self._started.add(name)
+
+    def write(self, chunk: PreparedChunk) -> None:
+        """Append one chunk's accepted rows, rejects and warnings."""
+        self.rows_read += chunk.rows_read
+        self.rows_accepted += len(chunk.accepted)
+        self.rows_rejected += len(chunk.rejected_rows)
+        self.warning_count += len(chunk.warnings)
+        self.reasons.update(_reason_keys(chunk.rejects))
+        self.warning_reasons.update(_reason_keys(chunk.warnings))
+        self.ignored_columns = chunk.ignored_columns
+        if self.accepted_columns is None:
+            self.accepted_columns = list(chunk.accepted.columns)
+        self._append("normalized.csv", chunk.accepted.reindex(columns=self.accepted_columns))
+        originals = chunk.source.loc[chunk.rejects["source_row"].to_numpy(dtype="int64") - 1]
+        originals = originals.rename(columns=lambda c: f"{c} (source)" if c in _ISSUE else c)
+        rejects = pd.concat(
+            [chunk.rejects.reset_index(drop=True), originals.reset_index(drop=True)], axis=1
+        )
+        self._append("rejects.csv", neutralize_formulas(rejects))
+        self._append("warnings.csv", neutralize_formulas(chunk.warnings))
+
+    def summary(self, **extra: Any) -> dict[str, Any]:
+        """The counts every caller checks: read = accepted + rejected."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_accepted": self.rows_accepted,
+            "rows_rejected": self.rows_rejected,
+            "warnings": self.warning_count,
+            "reasons": dict(self.reasons.most_common()),
+            "warning_reasons": dict(self.warning_reasons.most_common()),
+            "ignored_columns": list(self.ignored_columns),
+            **extra,
+        }
+
+    def close(self, **extra: Any) -> dict[str, Any]:
+        """Write summary.json (and empty files for outputs no chunk produced)."""
+        for name, columns in (
+            ("normalized.csv", self.accepted_columns or []),
+            ("rejects.csv", _ISSUE),
+            ("warnings.csv", _ISSUE),
+        ):
+            if name not in self._started:
+                self._append(name, pd.DataFrame(columns=columns))
+        summary = self.summary(**extra)
+        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+
+_ISSUE = ["source_row", "column", "value", "reason"]
+
+
+def _reason_keys(issues: pd.DataFrame) -> Counter[str]:
+    if issues.empty:
+        return Counter()
+    keys = issues["column"].astype(str) + ": " + issues["reason"].astype(str)
+    return Counter(keys.value_counts().to_dict())
