@@ -1,0 +1,78 @@
+"""Fault knobs for tests: throttling, server errors, latency, slow fetches, held jobs.
+
+Random faults (`rate_429`, `rate_500`) use a seeded generator; `fail_next` answers the next
+requests with the given statuses in order, so tests need no luck.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaultSettings(BaseModel):
+    """The knobs; POST /__sandbox/faults takes any subset of them."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    rate_429: Annotated[float, Field(ge=0, le=1)] = 0.0
+    retry_after: Annotated[float, Field(ge=0)] = 1.0
+    rate_500: Annotated[float, Field(ge=0, le=1)] = 0.0
+    latency: Annotated[float, Field(ge=0)] = 0.0
+    fetch_delay: Annotated[float, Field(ge=0)] = 0.0
+    hold_jobs: bool = False
+    fail_next: list[int] = []  # statuses for the next API requests, one each, in order
+    fail_match: str | None = None  # only requests whose "METHOD /path" contains this
+    query_not_ready: Annotated[int, Field(ge=0)] = (
+        0  # next query pages answer "not gathered in time"
+    )
+    query_results_delay: Annotated[int, Field(ge=0)] = (
+        1  # the estimated_results_delay they announce
+    )
+    seed: int | None = None
+
+
+class Faults:
+    """The live knobs, shared by the HTTP middleware, the job runner and the query pager."""
+
+    def __init__(self, settings: FaultSettings | None = None) -> None:
+        self._lock = threading.Lock()
+        self.settings = settings or FaultSettings()
+        self._rng = random.Random(self.settings.seed)
+
+    def update(self, changes: dict[str, Any]) -> FaultSettings:
+        with self._lock:
+            merged = self.settings.model_dump() | changes
+            self.settings = FaultSettings.model_validate(merged)
+            if "seed" in changes:
+                self._rng = random.Random(self.settings.seed)
+            return self.settings
+
+    def failure_for(self, method: str, path: str) -> int | None:
+        """The status to answer instead of serving this request, if any."""
+        with self._lock:
+            knobs = self.settings
+            if knobs.fail_match is not None and knobs.fail_match not in f"{method} {path}":
+                return None
+            if knobs.fail_next:
+                status = knobs.fail_next[0]
+                self.settings = knobs.model_copy(update={"fail_next": knobs.fail_next[1:]})
+                return status
+            if knobs.rate_429 and self._rng.random() < knobs.rate_429:
+                return 429
+            if knobs.rate_500 and self._rng.random() < knobs.rate_500:
+                return 500
+            return None
+
+    def take_query_not_ready(self) -> int | None:
+        """The announced delay when this query page must come back empty, else None."""
+        with self._lock:
+            if self.settings.query_not_ready <= 0:
+                return None
+            self.settings = self.settings.model_copy(
+                update={"query_not_ready": self.settings.query_not_ready - 1}
+            )
+            return self.settings.query_results_delay

@@ -1,0 +1,103 @@
+"""The job runner: one worker thread per app, jobs one at a time in submission order.
+
+001: "Kindful imports are worked one by one" and "There will only ever be one 'working' job
+per app". Statuses: pending -> working -> complete | load_failed | error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from sandbox.config import SandboxConfig
+from sandbox.faults import Faults
+from sandbox.fetch import LoadFailed, load_rows
+from sandbox.importer import run_import
+from sandbox.request import ImportSpec
+from sandbox.store import Job, Store
+
+logger = logging.getLogger(__name__)
+_IDLE_POLL = 0.25
+
+
+class JobRunner:
+    """Queues jobs in the store and works them from per-app daemon threads."""
+
+    def __init__(self, store: Store, config: SandboxConfig, faults: Faults) -> None:
+        self._store = store
+        self._config = config
+        self._faults = faults
+        self._wakeup = threading.Condition()
+        self._stop = threading.Event()
+        self._threads: dict[str, threading.Thread] = {}
+
+    def start(self) -> None:
+        """Resume jobs a previous run left queued (SQLite state)."""
+        for app in self._store.requeue_interrupted():
+            self.wake(app)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.wake()
+        for thread in list(self._threads.values()):
+            thread.join(timeout)
+
+    def submit(self, app: str, spec: ImportSpec, body: dict[str, Any]) -> Job:
+        row_count = len(spec.data) if spec.data is not None else None
+        job = self._store.add_job(str(uuid.uuid4()), app, body, row_count)
+        self.wake(app)
+        return job
+
+    def wake(self, app: str | None = None) -> None:
+        """Make sure `app` has a worker and nudge every worker to look for work."""
+        with self._wakeup:
+            if app is not None and not self._stop.is_set() and app not in self._threads:
+                thread = threading.Thread(
+                    target=self._work, args=(app,), name=f"sandbox-jobs-{app[:6]}", daemon=True
+                )
+                self._threads[app] = thread
+                thread.start()
+            self._wakeup.notify_all()
+
+    def _next_job(self, app: str) -> Job | None:
+        with self._wakeup:
+            while not self._stop.is_set():
+                if not self._faults.settings.hold_jobs:
+                    job = self._store.next_pending_job(app)
+                    if job is not None:
+                        self._store.set_job_status(job.id, "working")
+                        return job
+                self._wakeup.wait(_IDLE_POLL)
+        return None
+
+    def _work(self, app: str) -> None:
+        while (job := self._next_job(app)) is not None:
+            try:
+                self._run(job)
+            except Exception as exc:  # a bug must fail the job, not kill the worker
+                if self._stop.is_set():
+                    return
+                logger.exception("sandbox job %s failed", job.id)
+                self._store.finish_job(job.id, "error", message=f"internal error: {exc!r}")
+
+    def _run(self, job: Job) -> None:
+        spec = ImportSpec.model_validate(job.body)
+        if spec.data_url is not None and self._faults.settings.fetch_delay:
+            self._stop.wait(self._faults.settings.fetch_delay)
+        try:
+            rows = load_rows(spec, timeout=self._config.fetch_timeout)
+        except LoadFailed as exc:
+            self._store.finish_job(job.id, "load_failed", message=str(exc))
+            return
+        if self._stop.wait(self._config.processing_delay):
+            return  # stopping: the job stays "working" and is requeued on the next start
+        outcome = run_import(self._store, job.app, spec, rows)
+        self._store.finish_job(
+            job.id,
+            "complete",
+            stats=outcome.stats(),
+            update_stats=outcome.update_stats(),
+            notifications=outcome.notifications,
+        )
