@@ -68,7 +68,8 @@ def _create(
 ) -> None:
     values = row.activity
     data = _fields(spec, values)
-    data.update(resolve_designation(ctx, values))
+    required_on = row.number if spec.kind == "transaction" else None
+    data.update(resolve_designation(ctx, values, fund_required_on_row=required_on))
     if values.get(spec.id_column) is None:
         # 001: "If a transaction_id isn't provided then we will generate a guid for it".
         data["guid"] = str(uuid.uuid4())

@@ -39,6 +39,11 @@ class Authenticator:
     def __init__(self, tokens: list[str]) -> None:
         self._digests = {hashlib.sha256(t.encode()).digest(): app_id(t) for t in tokens}
 
+    def add(self, token: str) -> str:
+        """Accept another token (another app); returns its app id."""
+        self._digests[hashlib.sha256(token.encode()).digest()] = app_id(token)
+        return app_id(token)
+
     @property
     def apps(self) -> list[str]:
         return list(self._digests.values())

@@ -64,11 +64,28 @@ def resolve_named(
 
 
 def resolve_designation(
-    ctx: ImportContext, values: dict[str, object], *, default_campaign: bool = True
+    ctx: ImportContext,
+    values: dict[str, object],
+    *,
+    default_campaign: bool = True,
+    fund_required_on_row: int | None = None,
 ) -> dict[str, int]:
-    """Fund, campaign (with its parent), event, cause, team and team member of an activity."""
+    """Fund, campaign (with its parent), event, cause, team and team member of an activity.
+
+    `fund_required_on_row`: the row number when the format requires a fund (transactions and
+    splits, 001: fund "Yes (if unknown, pass 'General')"); a missing one becomes General
+    with a notification, since the reference's own examples leave it out.
+    """
     pks: dict[str, int] = {}
-    fund = resolve_named(ctx, "fund", values.get("fund"), values.get("fund_id"))
+    fund_name, fund_id = values.get("fund"), values.get("fund_id")
+    if fund_required_on_row is not None and fund_name is None and fund_id is None:
+        fund_name = "General"
+        ctx.outcome.notify(
+            "fund_defaulted",
+            "no fund or fund_id given; the General fund was used",
+            fund_required_on_row,
+        )
+    fund = resolve_named(ctx, "fund", fund_name, fund_id)
     if fund is not None:
         pks["fund_pk"] = fund.pk
     parent = resolve_named(

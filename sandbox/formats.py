@@ -93,8 +93,6 @@ TRANSACTION = ActivitySpec(
     "Transaction",
     TRANSACTION_COLUMNS + DESIGNATION_COLUMNS + CAUSE_TEAM_COLUMNS,
     ("amount_in_cents", "transaction_time"),
-    # 001, contact_with_transaction: fund "Yes (if unknown, pass 'General')".
-    (("fund", "fund_id"),),
 )
 NOTE = ActivitySpec(
     "note",

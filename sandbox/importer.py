@@ -30,7 +30,7 @@ def run_import(
     _report_unknown_columns(ctx, rows, custom)
     checked: list[Row] = []
     for number, raw in rows:
-        result = check_row(ctx.format, number, raw, action=spec.action_type, custom_columns=custom)
+        result = check_row(ctx.format, number, raw, custom_columns=custom)
         if isinstance(result, Row):
             checked.append(result)
         else:

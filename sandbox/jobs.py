@@ -19,7 +19,7 @@ from sandbox.request import ImportSpec
 from sandbox.store import Job, Store
 
 logger = logging.getLogger(__name__)
-_IDLE_POLL = 0.25
+_IDLE_POLL = 1.0  # a safety net: wake() notifies workers at once
 
 
 class JobRunner:

@@ -5,6 +5,7 @@ Always on 127.0.0.1; port 0 picks a free port, read back from the bound socket.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any
 import uvicorn
 
 from sandbox.app import create_app
-from sandbox.auth import new_token
+from sandbox.auth import app_id, new_token
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultSettings
 from sandbox.service import Sandbox
@@ -27,6 +28,9 @@ HOST = "127.0.0.1"
 def _bind(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this; without it uvicorn's keep-alive answers wait ~40 ms on
+    # Nagle + delayed ACK.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((HOST, port))
     sock.listen(128)
     return sock
@@ -65,7 +69,13 @@ class SandboxHandle:
 
     @property
     def app(self) -> str:
-        return self.sandbox.auth.app_for(f"Bearer {self.token}") or ""
+        return app_id(self.token)
+
+    def new_org(self, token: str | None = None) -> SandboxHandle:
+        """A handle for a fresh app (own token, own records) on this same server."""
+        token = token or new_token()
+        self.sandbox.add_token(token)
+        return dataclasses.replace(self, token=token)
 
     def records(self) -> dict[str, list[dict[str, Any]]]:
         """Every record of this token's app, by kind (contacts, transactions, funds, ...)."""

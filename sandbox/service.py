@@ -60,6 +60,12 @@ class Sandbox:
     def start(self) -> None:
         self.runner.start()
 
+    def add_token(self, token: str) -> str:
+        """Another app (organization) on the same server; returns its app id."""
+        app = self.auth.add(token)
+        self._ensure_app(app)
+        return app
+
     def close(self) -> None:
         self.runner.stop()
         self.store.close()

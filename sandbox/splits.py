@@ -130,7 +130,7 @@ def _create(ctx: ImportContext, parent: Record, row: Row) -> None:
     values = dict(row.activity)
     data = {k: v for k, v in values.items() if k not in ("id", "deleted_at")}
     data.setdefault("quantity", 1)
-    data.update(resolve_designation(ctx, values))
+    data.update(resolve_designation(ctx, values, fund_required_on_row=row.number))
     split_id = values.get("id")
     if split_id is None:
         data["guid"] = str(uuid.uuid4())

@@ -38,7 +38,6 @@ def check_row(
     number: int,
     raw: dict[str, object],
     *,
-    action: str,
     custom_columns: frozenset[str],
 ) -> Row | list[Problem]:
     """The row's cleaned parts, or the problems that make Kindful drop it."""
@@ -65,7 +64,7 @@ def check_row(
         else:
             row.contact[column] = cleaned
     invalid = {problem.column for problem in problems}
-    problems += [p for p in _missing(spec, row, action) if p.column not in invalid]
+    problems += [p for p in _missing(spec, row) if p.column not in invalid]
     problems += _consistency(row)
     return problems or row
 
@@ -78,13 +77,12 @@ def _activity_columns(spec: FormatSpec) -> frozenset[str]:
     return frozenset()
 
 
-def _missing(spec: FormatSpec, row: Row, action: str) -> list[Problem]:
+def _missing(spec: FormatSpec, row: Row) -> list[Problem]:
     required: tuple[str, ...] = ()
     one_of: tuple[tuple[str, ...], ...] = ()
     if spec.split:
-        # 001, split_transaction: a row whose transaction is not found is dropped; fund "Yes".
+        # 001, split_transaction: a row whose transaction is not found is dropped.
         required = ("transaction_id", "unit_amount_in_cents")
-        one_of = (("fund", "fund_id"),)
     elif spec.activity is not None and row.activity:
         required, one_of = spec.activity.required, spec.activity.one_of
     problems = [
@@ -97,11 +95,6 @@ def _missing(spec: FormatSpec, row: Row, action: str) -> list[Problem]:
         for cols in one_of
         if not any(col in row.activity for col in cols)
     ]
-    if spec.name == "contact" and action == "update" and "updated_at" not in row.contact:
-        # 003: updated_at "Yes if action = update".
-        problems.append(
-            Problem("updated_at", "missing_required", "updated_at is required for action update")
-        )
     return problems
 
 

@@ -1,0 +1,158 @@
+"""002's table: create/update x match/no match x newer/older, for contacts and activities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandbox.serve import SandboxHandle
+
+from conftest import Run
+
+OLD, MID, NEW = "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z"
+
+ACTIVITIES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    # format: (record type in stats, id column prefix, extra required columns)
+    "contact_with_transaction": ("Transaction", "transaction", {"amount_in_cents": 500, "fund": "General"}),
+    "contact_with_note": ("Note", "note", {"note_body": "hello"}),
+    "contact_with_pledge": ("Pledge", "pledge", {"amount_in_cents": 500}),
+    "contact_with_non_cash_gift": ("Non Cash Gift", "non_cash_gift", {"amount_in_cents": 500}),
+    "contact_with_soft_credit": ("Soft Credit", "soft_credit", {"amount_in_cents": 500}),
+}  # fmt: skip
+
+
+def contact_row(updated_at: str, last_name: str = "Brumm") -> dict[str, Any]:
+    return {"id": "c1", "first_name": "Pete", "last_name": last_name, "updated_at": updated_at}
+
+
+def activity_row(fmt: str, updated_at: str, note: str) -> dict[str, Any]:
+    _, prefix, extra = ACTIVITIES[fmt]
+    row = contact_row(MID) | extra
+    row[f"{prefix}_id"] = "a1"
+    row[f"{prefix}_time"] = OLD
+    row[f"{prefix}_updated_at"] = updated_at
+    row["acknowledged" if prefix != "note" else "note_subject"] = note
+    return row
+
+
+@pytest.mark.parametrize(
+    ("action", "second", "created", "updated", "last_name"),
+    [
+        ("create", NEW, 0, 0, "Brumm"),  # match -> do nothing, however new
+        ("create", OLD, 0, 0, "Brumm"),
+        ("update", NEW, 0, 1, "Changed"),  # match + newer -> update
+        ("update", OLD, 0, 0, "Brumm"),  # match + older -> nothing
+        ("update", MID, 0, 0, "Brumm"),  # match + same time -> nothing
+    ],
+)
+def test_contact_table_with_a_match(
+    run: Run, sandbox: SandboxHandle, action: str, second: str, created: int, updated: int,
+    last_name: str,
+) -> None:  # fmt: skip
+    """A contact that exists is left alone unless the action is update and the row is newer."""
+    first = run(data_format="contact", action_type="update", data=[contact_row(MID)])
+    assert first.stats["Contact"] == 1
+    result = run(
+        data_format="contact", action_type=action, data=[contact_row(second, "Changed")]
+    )
+    assert result.status == "complete"
+    assert result.stats["Contact"] == created
+    assert result.update_stats["Contact"] == updated
+    contacts = sandbox.records()["contacts"]
+    assert len(contacts) == 1
+    assert contacts[0]["last_name"] == last_name
+
+
+@pytest.mark.parametrize("action", ["create", "update"])
+def test_contact_table_without_a_match_creates(run: Run, sandbox: SandboxHandle, action: str) -> None:
+    """No match: both actions create."""
+    result = run(data_format="contact", action_type=action, data=[contact_row(OLD)])
+    assert (result.stats["Contact"], result.update_stats["Contact"]) == (1, 0)
+    assert [c["external_id"] for c in sandbox.records()["contacts"]] == ["c1"]
+
+
+@pytest.mark.parametrize("fmt", sorted(ACTIVITIES))
+@pytest.mark.parametrize(
+    ("action", "second", "updated"),
+    [("create", NEW, 0), ("create", OLD, 0), ("update", NEW, 1), ("update", OLD, 0), ("update", MID, 0)],
+)  # fmt: skip
+def test_activity_table_with_a_match(
+    run: Run, fmt: str, action: str, second: str, updated: int
+) -> None:
+    """Each activity type follows the same table on its `<record>_updated_at`."""
+    record_type = ACTIVITIES[fmt][0]
+    first = run(data_format=fmt, action_type="update", data=[activity_row(fmt, MID, "true")])
+    assert (first.stats["Contact"], first.stats[record_type]) == (1, 1), first.notifications
+    result = run(data_format=fmt, action_type=action, data=[activity_row(fmt, second, "false")])
+    assert result.status == "complete"
+    assert result.stats[record_type] == 0
+    assert result.update_stats[record_type] == updated
+    assert result.stats["Contact"] == 0
+
+
+@pytest.mark.parametrize("fmt", sorted(ACTIVITIES))
+@pytest.mark.parametrize("action", ["create", "update"])
+def test_activity_table_without_a_match_creates(run: Run, fmt: str, action: str) -> None:
+    record_type = ACTIVITIES[fmt][0]
+    result = run(data_format=fmt, action_type=action, data=[activity_row(fmt, OLD, "true")])
+    assert (result.stats[record_type], result.update_stats[record_type]) == (1, 0)
+
+
+def test_activity_updated_at_defaults_to_its_time(run: Run) -> None:
+    """001: `<record>_updated_at` defaults to `<record>_time`."""
+    row = activity_row("contact_with_pledge", MID, "true")
+    del row["pledge_updated_at"]
+    run(data_format="contact_with_pledge", action_type="update", data=[row])
+    newer = row | {"pledge_time": NEW, "amount_in_cents": 900}
+    result = run(data_format="contact_with_pledge", action_type="update", data=[newer])
+    assert result.update_stats["Pledge"] == 1
+
+
+def test_update_exceptions_keep_contacts_create_only(run: Run, sandbox: SandboxHandle) -> None:
+    """update_exceptions {"contact": "create"}: the transaction updates, the contact does not."""
+    fmt = "contact_with_transaction"
+    run(data_format=fmt, action_type="update", data=[activity_row(fmt, MID, "true")])
+    newer = activity_row(fmt, NEW, "false") | {"updated_at": NEW, "last_name": "Other"}
+    result = run(
+        data_format=fmt, action_type="update", update_exceptions={"contact": "create"}, data=[newer]
+    )
+    assert result.update_stats == {"Contact": 0, "Transaction": 1}
+    assert sandbox.records()["contacts"][0]["last_name"] == "Brumm"
+
+
+def test_update_columns_only_and_except(run: Run, sandbox: SandboxHandle) -> None:
+    run(data_format="contact", action_type="update", data=[contact_row(OLD)])
+    row = contact_row(MID, "Changed") | {"first_name": "Peter", "city": "Nashville"}
+    run(data_format="contact", action_type="update", update_columns_only={"contact": ["city"]}, data=[row])
+    contact = sandbox.records()["contacts"][0]
+    assert (contact["first_name"], contact["last_name"], contact["city"]) == ("Pete", "Brumm", "Nashville")
+    row = contact_row(NEW, "Changed") | {"first_name": "Peter"}
+    run(data_format="contact", action_type="update", update_columns_except={"contact": ["last_name"]}, data=[row])
+    contact = sandbox.records()["contacts"][0]
+    assert (contact["first_name"], contact["last_name"]) == ("Peter", "Brumm")
+    # fmt: skip
+
+
+def test_update_without_updated_at_leaves_a_matched_contact(run: Run) -> None:
+    """003: updated_at is needed to update; without it a matched contact is left, and said so."""
+    run(data_format="contact", data=[contact_row(OLD)])
+    row = {"id": "c1", "first_name": "Pete", "last_name": "Other"}
+    result = run(data_format="contact", action_type="update", data=[row])
+    assert result.update_stats["Contact"] == 0
+    assert [n.code for n in result.notifications] == ["missing_updated_at"]
+    assert result.notifications[0].row == 1
+
+
+def test_rows_with_the_same_id_are_merged(run: Run, sandbox: SandboxHandle) -> None:
+    """Rows with one contact id make one contact; each row's transaction is kept."""
+    rows = [
+        {"id": "c9", "first_name": "Ann", "last_name": "Lee", "transaction_id": "t1",
+         "amount_in_cents": 100, "transaction_time": OLD, "fund": "General"},
+        {"id": "c9", "email": "ann@example.org", "transaction_id": "t2",
+         "amount_in_cents": 200, "transaction_time": OLD, "fund": "General"},
+    ]  # fmt: skip
+    result = run(data_format="contact_with_transaction", data=rows)
+    assert (result.stats["Contact"], result.stats["Transaction"]) == (1, 2)
+    (contact,) = sandbox.records()["contacts"]
+    assert (contact["first_name"], contact["email"]) == ("Ann", "ann@example.org")
