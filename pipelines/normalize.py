@@ -144,6 +144,8 @@ def _fill_defaults(
             # 001: fund "Yes (if unknown, pass 'General')".
             current = frame.get(column.name, pd.Series(pd.NA, index=frame.index, dtype="object"))
             blank = current.isna()
+            if column.default_unless in frame.columns:
+                blank &= frame[column.default_unless].isna()
             if blank.any():
                 frame[column.name] = current.where(~blank, column.default)
                 reason = f"blank {column.name} defaulted to {column.default}"

@@ -47,10 +47,15 @@ def prepare_chunk(
     schema_rejects = validate_frame(
         normalized.frame, mapped.frame, options.data_format, options.action, options.contact_match
     )
-    rejects = pd.concat(
-        [f for f in (normalized.rejects, schema_rejects) if not f.empty] or [schema_rejects],
-        ignore_index=True,
-    ).sort_values(["source_row"], kind="stable", ignore_index=True)
+    # A value the normalizer refused is NA to the schema too: keep only the first reason.
+    rejects = (
+        pd.concat(
+            [f for f in (normalized.rejects, schema_rejects) if not f.empty] or [schema_rejects],
+            ignore_index=True,
+        )
+        .drop_duplicates(["source_row", "column"])
+        .sort_values(["source_row"], kind="stable", ignore_index=True)
+    )
     rejected_rows = pd.Index(rejects["source_row"].astype("int64").unique() - 1)
     accepted = normalized.frame.drop(index=rejected_rows)
     warnings = normalized.warnings

@@ -114,4 +114,4 @@ def _reason_keys(issues: pd.DataFrame) -> Counter[str]:
     if issues.empty:
         return Counter()
     keys = issues["column"].astype(str) + ": " + issues["reason"].astype(str)
-    return Counter(keys.value_counts().to_dict())
+    return Counter({str(k): int(v) for k, v in keys.value_counts().items()})

@@ -48,6 +48,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     positive: bool = False
     default: str | None = None  # filled (with a warning) when blank
+    default_unless: str | None = None  # ... and this other column is blank too
     default_from: str | None = None  # on update, copied (with a warning) from this column
 
 
@@ -134,8 +135,9 @@ CAMPAIGN = (
 )
 
 # 001, contact_with_transaction and split_transaction: fund "Yes (if unknown, pass 'General')".
+# A row that names its fund by fund_id knows it; only a row with neither gets "General".
 REQUIRED_FUND = (
-    Column("fund", required=Required.YES, default="General"),
+    Column("fund", default="General", default_unless="fund_id"),
     _s("fund_id"),
 )
 OPTIONAL_FUND = (_s("fund"), _s("fund_id"))
@@ -279,7 +281,7 @@ class ImportFormat:
 def _contact_format(
     name: str, *extra: Column, main_record: str = "Contact", one_of: tuple[str, ...] = ()
 ) -> ImportFormat:
-    contact = CONTACT
+    contact: tuple[Column, ...] = CONTACT
     if main_record != "Contact":
         # 001: updated_at is needed on update only "if you're updating contact"; a gift without
         # it still imports (the contact is left as is), so it is optional in activity formats.
