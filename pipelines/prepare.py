@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipelines.assign_ids import IdAssigner
 from pipelines.mapping import Mapping, apply_mapping
 from pipelines.normalize import normalize_frame
 from pipelines.read_export import iter_export
@@ -37,15 +38,23 @@ class PreparedChunk:
 
 
 def prepare_chunk(
-    chunk: pd.DataFrame, mapping: Mapping | None, options: RunOptions
+    chunk: pd.DataFrame,
+    mapping: Mapping | None,
+    options: RunOptions,
+    assigner: IdAssigner | None = None,
 ) -> PreparedChunk:
-    """Map, normalize and validate one chunk."""
+    """Map, normalize, fill missing ids and validate one chunk."""
     fmt = FORMATS[options.data_format]
     mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
     check_required_columns(mapped.frame.columns, fmt, options)
     normalized = normalize_frame(mapped.frame, fmt, mapped.units, options)
+    frame = normalized.frame
+    if assigner is not None:
+        frame = assigner.assign(frame)
+        order = [c for c in fmt.names if c in frame.columns]
+        frame = frame[order + [c for c in frame.columns if c not in order]]
     schema_rejects = validate_frame(
-        normalized.frame, mapped.frame, options.data_format, options.action, options.contact_match
+        frame, mapped.frame, options.data_format, options.action, options.contact_match
     )
     # A value the normalizer refused is NA to the schema too: keep only the first reason.
     rejects = (
@@ -57,7 +66,7 @@ def prepare_chunk(
         .sort_values(["source_row"], kind="stable", ignore_index=True)
     )
     rejected_rows = pd.Index(rejects["source_row"].astype("int64").unique() - 1)
-    accepted = normalized.frame.drop(index=rejected_rows)
+    accepted = frame.drop(index=rejected_rows)
     warnings = normalized.warnings
     if not warnings.empty:
         # A rejected record's warnings would only distract: its reject says what to fix.
@@ -76,6 +85,7 @@ def prepare_chunk(
 def prepare_export(
     uri: str, mapping: Mapping | None, options: RunOptions, *, chunk_rows: int = 100_000
 ) -> Iterator[PreparedChunk]:
-    """Read `uri` chunk by chunk and prepare each chunk."""
+    """Read `uri` chunk by chunk and prepare each chunk; ids are derived across the whole file."""
+    assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
     for chunk in iter_export(uri, chunk_rows=chunk_rows):
-        yield prepare_chunk(chunk, mapping, options)
+        yield prepare_chunk(chunk, mapping, options, assigner)

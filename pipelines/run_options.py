@@ -22,6 +22,7 @@ class RunOptions:
     source_timezone: str = "UTC"
     day_first: bool = False
     custom_fields: tuple[str, ...] = ()
+    source_system: str = "default"  # scopes derived ids: the same source always gets the same ids
 
     @property
     def contact_match(self) -> str | None:
@@ -66,6 +67,7 @@ def resolve_options(
     source_timezone: str | None = None,
     day_first: bool | None = None,
     custom_fields: tuple[str, ...] = (),
+    source_system: str | None = None,
 ) -> RunOptions:
     """Merge explicit settings over the mapping's; check each one."""
     chosen_action = action or (mapping.action if mapping else None) or "create"
@@ -90,4 +92,7 @@ def resolve_options(
         source_timezone=tz,
         day_first=day_first,
         custom_fields=custom,
+        source_system=source_system
+        or (mapping.source_system or mapping.name if mapping else None)
+        or "default",
     )
