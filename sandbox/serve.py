@@ -81,6 +81,11 @@ class SandboxHandle:
         """Every record of this token's app, by kind (contacts, transactions, funds, ...)."""
         return self.sandbox.dump(self.app)
 
+    def sandbox_requests(self) -> dict[str, int]:
+        """Requests received so far, keyed "METHOD /path" (base path stripped)."""
+        counts: dict[str, int] = dict(self._server.config.app.state.requests)
+        return counts
+
     def set_faults(self, **changes: Any) -> FaultSettings:
         return self.sandbox.set_faults(changes)
 
