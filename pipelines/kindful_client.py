@@ -169,14 +169,17 @@ class KindfulClient:
     # -- transport ---------------------------------------------------------------------------
 
     def _once(self, method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        failure: tuple[str, bool] | None = None
         try:
             response = self._http.request(method, path, json=json, params=params)
         except httpx.TransportError as exc:
             # ConnectError/ConnectTimeout: nothing was sent. Anything else may have been.
             connect = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-            raise KindfulTransportError(
-                f"{type(exc).__name__}: {exc}", connect=connect, method=method, path=path
-            ) from None
+            failure = (f"{type(exc).__name__}: {exc}", connect)
+        if failure is not None:
+            # Raised outside `except` so the httpx error (its request holds the token) is not
+            # even the hidden __context__ of ours.
+            raise KindfulTransportError(failure[0], connect=failure[1], method=method, path=path)
         logger.debug("kindful %s %s -> %s", method, path, response.status_code)
         if response.is_success:
             return response.json() if response.content else None
