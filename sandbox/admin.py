@@ -56,8 +56,8 @@ def records(app: AppDep, sandbox: SandboxDep) -> dict[str, Any]:
 
 
 @admin_router.get("/requests")
-def request_counts(request: Request, app: AppDep) -> dict[str, int]:
-    return dict(request.app.state.requests)
+def request_counts(app: AppDep, sandbox: SandboxDep) -> dict[str, int]:
+    return dict(sandbox.requests)
 
 
 @admin_router.post("/contacts")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -164,7 +163,6 @@ def create_app(sandbox: Sandbox) -> FastAPI:
     """The ASGI app serving `sandbox`; state lives in the Sandbox, not in the app."""
     app = FastAPI(title="Kindful sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sandbox = sandbox
-    app.state.requests = Counter()
     for base in BASE_PATHS:
         app.include_router(api, prefix=base)
     app.include_router(admin_router, prefix="/__sandbox")
@@ -177,7 +175,7 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         if not _is_api(path):
             return await call_next(request)
         short = _short_path(path)
-        app.state.requests[f"{request.method} {short}"] += 1
+        sandbox.requests[f"{request.method} {short}"] += 1
         knobs = sandbox.faults.settings
         if knobs.latency:
             await asyncio.sleep(knobs.latency)

@@ -83,8 +83,7 @@ class SandboxHandle:
 
     def sandbox_requests(self) -> dict[str, int]:
         """Requests received so far, keyed "METHOD /path" (base path stripped)."""
-        counts: dict[str, int] = dict(self._server.config.app.state.requests)
-        return counts
+        return dict(self.sandbox.requests)
 
     def set_faults(self, **changes: Any) -> FaultSettings:
         return self.sandbox.set_faults(changes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 from sandbox.auth import Authenticator
@@ -54,6 +55,8 @@ class Sandbox:
         self.pager = QueryPager(
             self.store, page_max=self.config.query_page_max, ttl=self.config.query_token_ttl
         )
+        # Requests received, "METHOD /path" with the base path stripped; for tests.
+        self.requests: Counter[str] = Counter()
         for app in self.auth.apps:
             self._ensure_app(app)
 

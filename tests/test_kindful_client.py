@@ -145,9 +145,10 @@ def test_submit_is_retried_when_the_connection_failed() -> None:
 
 
 def test_connection_errors_give_up_after_the_limit(caplog: pytest.LogCaptureFixture) -> None:
-    with client_for("http://127.0.0.1:9/api/v1") as kindful, pytest.raises(
-        KindfulTransportError
-    ) as caught:
+    with (
+        client_for("http://127.0.0.1:9/api/v1") as kindful,
+        pytest.raises(KindfulTransportError) as caught,
+    ):
         kindful.import_stats()
     assert caught.value.connect is True
     assert caught.value.attempts == 4
@@ -165,12 +166,17 @@ def test_auth_header_styles(style: AuthStyle, header: str) -> None:
     with KindfulClient(settings, transport=scripted([ok], seen)) as kindful:
         assert kindful.email_exists("a@example.org") is True
     assert seen[0].headers["Authorization"] == header
-    assert str(seen[0].url) == "http://kindful.test/api/v1/contacts/email_exist?email=a%40example.org"
+    assert (
+        str(seen[0].url) == "http://kindful.test/api/v1/contacts/email_exist?email=a%40example.org"
+    )
 
 
 def test_settings_from_environment() -> None:
-    env = {"KINDFUL_TOKEN": TOKEN, "KINDFUL_AUTH": "Bearer",
-           "KINDFUL_BASE_URL": "https://app.kindful.com/admin/oauth2/api/v1"}  # fmt: skip
+    env = {
+        "KINDFUL_TOKEN": TOKEN,
+        "KINDFUL_AUTH": "Bearer",
+        "KINDFUL_BASE_URL": "https://app.kindful.com/admin/oauth2/api/v1",
+    }
     settings = KindfulSettings.from_env(env)
     assert settings.auth is AuthStyle.BEARER
     assert settings.base_url.endswith("/admin/oauth2/api/v1")
@@ -179,9 +185,7 @@ def test_settings_from_environment() -> None:
         KindfulSettings.from_env({})
 
 
-def test_the_token_never_shows(
-    server: SandboxHandle, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_the_token_never_shows(server: SandboxHandle, caplog: pytest.LogCaptureFixture) -> None:
     """Not in logs (DEBUG, retries included), reprs, or any error the client raises."""
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
@@ -191,25 +195,32 @@ def test_the_token_never_shows(
         kindful.details()
         server.set_faults(fail_next=[500] * 5)
         errors: list[KindfulError] = []
-        for call in (kindful.details, lambda: kindful.submit_import(
-                ImportRequest(data_format="contact", data=[], match_by={"x": "y"}))):  # fmt: skip
+        for call in (
+            kindful.details,
+            lambda: kindful.submit_import(
+                ImportRequest(data_format="contact", data=[], match_by={"x": "y"})
+            ),
+        ):
             with pytest.raises(KindfulError) as caught:
                 call()
             errors.append(caught.value)
-    with client_for(server.base_url.replace("/api/v1", "/nope")) as lost, pytest.raises(
-        KindfulError
-    ) as missing:
+    with (
+        client_for(server.base_url.replace("/api/v1", "/nope")) as lost,
+        pytest.raises(KindfulError) as missing,
+    ):
         lost.details()
     errors.append(missing.value)
-    with KindfulClient(KindfulSettings(token=TOKEN + "x", base_url=server.base_url)) as wrong:
-        with pytest.raises(KindfulAuthError) as denied:
-            wrong.details()
+    wrong_settings = KindfulSettings(token=TOKEN + "x", base_url=server.base_url)
+    with KindfulClient(wrong_settings) as wrong, pytest.raises(KindfulAuthError) as denied:
+        wrong.details()
     errors.append(denied.value)
     texts += [repr(e) for e in errors] + [str(e) for e in errors]
     texts += [repr(vars(e)) for e in errors]
     texts.append(caplog.text)
     texts += [repr(record.__dict__) for record in caplog.records]
-    assert any("stamina" in record.name or "retry" in record.getMessage() for record in caplog.records)
+    assert any(
+        "stamina" in record.name or "retry" in record.getMessage() for record in caplog.records
+    )
     for text in texts:
         assert TOKEN not in text
 

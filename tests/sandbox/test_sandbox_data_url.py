@@ -6,18 +6,22 @@ import gzip
 import json
 
 import pytest
+from conftest import FileServer, Run, finish, make_client
 
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_errors import KindfulRejected
 from pipelines.kindful_models import ImportRequest
-from sandbox.serve import SandboxHandle
+from sandbox.serve import SandboxHandle, running_sandbox
 
-from sandbox.serve import running_sandbox
-
-from conftest import FileServer, Run, finish, make_client
-
-HEADER = ["id", "first_name", "last_name", "transaction_id", "amount_in_cents",
-          "transaction_time", "fund"]  # fmt: skip
+HEADER = [
+    "id",
+    "first_name",
+    "last_name",
+    "transaction_id",
+    "amount_in_cents",
+    "transaction_time",
+    "fund",
+]
 
 
 def cwt_rows(count: int) -> list[list[object]]:
@@ -67,7 +71,10 @@ def test_csv_with_a_bom_fails_to_load(run: Run, files: FileServer) -> None:
 def test_expired_presigned_url_fails_to_load(run: Run, files: FileServer) -> None:
     url = files.put("expired.csv.gz", b"<Error>AccessDenied</Error>", status=403)
     result = run(by_url(url))
-    assert (result.status, result.message) == ("load_failed", "data_url could not be fetched: HTTP 403")
+    assert (result.status, result.message) == (
+        "load_failed",
+        "data_url could not be fetched: HTTP 403",
+    )
 
 
 def test_unreadable_bodies_fail_to_load(run: Run, files: FileServer) -> None:
@@ -134,8 +141,10 @@ def test_unknown_columns_are_reported_once(run: Run, files: FileServer) -> None:
 
 
 def test_data_url_host_allow_list(files: FileServer) -> None:
-    with running_sandbox(allowed_data_url_hosts=frozenset({"uploads.example"})) as strict, \
-            make_client(strict.base_url, strict.token) as client:  # fmt: skip
+    with (
+        running_sandbox(allowed_data_url_hosts=frozenset({"uploads.example"})) as strict,
+        make_client(strict.base_url, strict.token) as client,
+    ):
         url = files.put("host.csv", b"id\n1\n")
         with pytest.raises(KindfulRejected, match="not allowed"):
             client.submit_import(by_url(url))

@@ -6,14 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import make_client
 
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_errors import KindfulAuthError, KindfulInlineLimitError, KindfulRejected
 from pipelines.kindful_models import ImportRequest
 from pipelines.kindful_settings import AuthStyle
 from sandbox.serve import SandboxHandle
-
-from conftest import make_client
 
 
 def rows(count: int) -> list[dict[str, Any]]:
@@ -25,7 +24,9 @@ def rows(count: int) -> list[dict[str, Any]]:
     [None, 'Token token="wrong"', "Bearer wrong", "Basic abc", 'Token token=""'],
 )
 @pytest.mark.parametrize("base", ["/api/v1", "/admin/oauth2/api/v1"])
-def test_wrong_or_missing_token_is_401(sandbox: SandboxHandle, header: str | None, base: str) -> None:
+def test_wrong_or_missing_token_is_401(
+    sandbox: SandboxHandle, header: str | None, base: str
+) -> None:
     headers = {"Authorization": header} if header else {}
     response = httpx.get(f"{sandbox.root_url}{base}/imports/stats", headers=headers)
     assert response.status_code == 401
@@ -43,9 +44,10 @@ def test_both_auth_styles_on_both_base_paths(
 
 
 def test_client_raises_a_typed_auth_error(sandbox: SandboxHandle) -> None:
-    with make_client(sandbox.base_url, "not-the-token") as client, pytest.raises(
-        KindfulAuthError, match="You couldn't be authenticated"
-    ) as caught:
+    with (
+        make_client(sandbox.base_url, "not-the-token") as client,
+        pytest.raises(KindfulAuthError, match="You couldn't be authenticated") as caught,
+    ):
         client.details()
     assert caught.value.status == 401
     assert caught.value.attempts == 1  # 401 is not retried
@@ -78,16 +80,25 @@ def test_client_refuses_101_inline_rows_without_a_request(own_server: SandboxHan
         ({"data_format": "contacts", "data": []}, "data_format 'contacts' is not one of"),
         ({"data_format": "contact"}, "exactly one of data or data_url"),
         ({"data_format": "contact", "data": [], "data_url": "http://x/y"}, "exactly one of"),
-        ({"data_format": "contact", "data_url": "http://x/y"}, "data_type (csv or json) is required"),
+        (
+            {"data_format": "contact", "data_url": "http://x/y"},
+            "data_type (csv or json) is required",
+        ),
         ({"data_format": "contact", "data_url": "ftp://x/y", "data_type": "csv"}, "http(s) URL"),
         ({"data_format": "contact", "data": [], "action_type": "upsert"}, "action_type"),
-        ({"data_format": "contact", "data": [], "match_by": {"contact": "phone"}}, "match_by.contact"),
-        ({"data_format": "contact", "data": [], "match_by": {"donor": "email"}}, "unknown record type"),
+        (
+            {"data_format": "contact", "data": [], "match_by": {"contact": "phone"}},
+            "match_by.contact",
+        ),
+        (
+            {"data_format": "contact", "data": [], "match_by": {"donor": "email"}},
+            "unknown record type",
+        ),
         ({"data_format": "contact", "data": [], "compression": "zip"}, "compression"),
         ({"data_format": "contact", "data": [], "match-by": {}}, "match-by"),
         ({"data_format": "contact", "data": [1, 2]}, "data.0"),
     ],
-)  # fmt: skip
+)
 def test_invalid_bodies_are_refused_with_validation_messages(
     client: KindfulClient, api: httpx.Client, body: dict[str, Any], expected: str
 ) -> None:
@@ -108,5 +119,7 @@ def test_client_error_carries_message_and_validation_messages(client: KindfulCli
 
 
 def test_malformed_json_is_400(api: httpx.Client) -> None:
-    response = api.post("/imports", content=b"{not json", headers={"Content-Type": "application/json"})
+    response = api.post(
+        "/imports", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400

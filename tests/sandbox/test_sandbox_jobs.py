@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+from conftest import finish, make_client
+
 from pipelines.kindful_client import KindfulClient
+from pipelines.kindful_errors import KindfulNotFound
 from pipelines.kindful_models import ImportRequest
 from sandbox.serve import SandboxHandle, running_sandbox
-
-from conftest import finish, make_client
 
 
 def contact(i: int, **extra: object) -> dict[str, object]:
@@ -21,9 +23,10 @@ def request(*rows: dict[str, object]) -> ImportRequest:
 
 
 def test_statuses_go_pending_working_complete() -> None:
-    with running_sandbox(processing_delay=0.3, faults={"hold_jobs": True}) as sb, make_client(
-        sb.base_url, sb.token
-    ) as client:
+    with (
+        running_sandbox(processing_delay=0.3, faults={"hold_jobs": True}) as sb,
+        make_client(sb.base_url, sb.token) as client,
+    ):
         first = client.submit_import(request(contact(1)))
         second = client.submit_import(request(contact(2), contact(3)))
         assert (first.status, second.status) == ("pending", "pending")
@@ -48,14 +51,9 @@ def test_statuses_go_pending_working_complete() -> None:
 
 
 def test_unknown_job_is_404(client: KindfulClient) -> None:
-    from pipelines.kindful_errors import KindfulNotFound
-
-    try:
+    with pytest.raises(KindfulNotFound) as caught:
         client.get_import("00000000-0000-0000-0000-000000000000")
-    except KindfulNotFound as exc:
-        assert exc.status == 404
-    else:
-        raise AssertionError("expected 404")
+    assert caught.value.status == 404
 
 
 def test_notifications_are_paged_and_the_client_follows_pages(client: KindfulClient) -> None:
@@ -83,9 +81,10 @@ def test_state_survives_a_restart_with_a_db_file(tmp_path: Path) -> None:
 
 def test_a_queued_job_runs_after_a_restart(tmp_path: Path) -> None:
     db = str(tmp_path / "queued.sqlite")
-    with running_sandbox(token="q", db=db, faults={"hold_jobs": True}) as sb, make_client(
-        sb.base_url, "q"
-    ) as c:
+    with (
+        running_sandbox(token="q", db=db, faults={"hold_jobs": True}) as sb,
+        make_client(sb.base_url, "q") as c,
+    ):
         job = c.submit_import(request(contact(7)))
     with running_sandbox(token="q", db=db) as sb, make_client(sb.base_url, "q") as c:
         assert finish(c, job.id).stats["Contact"] == 1
@@ -97,11 +96,5 @@ def test_apps_do_not_see_each_other(shared_server: SandboxHandle) -> None:
         job = c1.submit_import(request(contact(1)))
         finish(c1, job.id)
         assert finish(c2, c2.submit_import(request(contact(1))).id).stats["Contact"] == 1
-        from pipelines.kindful_errors import KindfulNotFound
-
-        try:
-            c2.get_import(job.id)
-        except KindfulNotFound:
-            pass
-        else:
-            raise AssertionError("another app's job must not be visible")
+        with pytest.raises(KindfulNotFound):
+            c2.get_import(job.id)  # another app's job is not visible

@@ -5,28 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import Run
 
 from sandbox.serve import SandboxHandle
 
-from conftest import Run
-
-SEEDED = {"first_name": "Sue", "last_name": "McKindly", "email": "sue@example.org",
-          "company_name": "Sue Co", "stripe_customer_id": "cus_1"}  # fmt: skip
+SEEDED = {
+    "first_name": "Sue",
+    "last_name": "McKindly",
+    "email": "sue@example.org",
+    "company_name": "Sue Co",
+    "stripe_customer_id": "cus_1",
+}
 
 
 @pytest.mark.parametrize(
     ("how", "row"),
     [
         ("email", {"first_name": "S", "last_name": "X", "email": "SUE@example.org"}),
-        ("first_name_last_name_email", {"first_name": "sue", "last_name": "mckindly",
-                                        "email": "sue@example.org"}),
+        (
+            "first_name_last_name_email",
+            {"first_name": "sue", "last_name": "mckindly", "email": "sue@example.org"},
+        ),
         ("company_name_email", {"company_name": "Sue Co", "email": "sue@example.org"}),
         ("first_name_last_name", {"first_name": "Sue", "last_name": "McKindly"}),
         ("company_name", {"company_name": "sue co"}),
-        ("stripe_customer_id", {"first_name": "S", "last_name": "X", "stripe_customer_id": "cus_1"}),
+        (
+            "stripe_customer_id",
+            {"first_name": "S", "last_name": "X", "stripe_customer_id": "cus_1"},
+        ),
         ("external_id", {"first_name": "Sue", "last_name": "McKindly", "email": "sue@example.org"}),
     ],
-)  # fmt: skip
+)
 def test_match_by_finds_the_kindful_contact(
     run: Run, sandbox: SandboxHandle, how: str, row: dict[str, Any]
 ) -> None:
@@ -53,9 +62,15 @@ def test_default_match_by_id_does_not_fall_back_to_names(run: Run, sandbox: Sand
 
 def test_match_by_kindful_id(run: Run, sandbox: SandboxHandle) -> None:
     seeded = sandbox.sandbox.seed_contact(sandbox.app, SEEDED)
-    row = {"id": str(seeded.pk), "first_name": "Sue", "last_name": "Other",
-           "updated_at": "2099-01-01T00:00:00Z"}  # fmt: skip
-    result = run(data_format="contact", action_type="update", match_by={"contact": "id"}, data=[row])
+    row = {
+        "id": str(seeded.pk),
+        "first_name": "Sue",
+        "last_name": "Other",
+        "updated_at": "2099-01-01T00:00:00Z",
+    }
+    result = run(
+        data_format="contact", action_type="update", match_by={"contact": "id"}, data=[row]
+    )
     assert result.update_stats["Contact"] == 1
     assert sandbox.records()["contacts"][0]["last_name"] == "Other"
 
@@ -63,8 +78,12 @@ def test_match_by_kindful_id(run: Run, sandbox: SandboxHandle) -> None:
 @pytest.mark.parametrize("how", ["email", "first_name_last_name", "company_name"])
 def test_no_match_creates(run: Run, sandbox: SandboxHandle, how: str) -> None:
     sandbox.sandbox.seed_contact(sandbox.app, SEEDED)
-    row = {"first_name": "Bob", "last_name": "Other", "company_name": "Other Co",
-           "email": "bob@example.org"}  # fmt: skip
+    row = {
+        "first_name": "Bob",
+        "last_name": "Other",
+        "company_name": "Other Co",
+        "email": "bob@example.org",
+    }
     result = run(data_format="contact", match_by={"contact": how}, data=[row])
     assert result.stats["Contact"] == 1
 
@@ -72,20 +91,34 @@ def test_no_match_creates(run: Run, sandbox: SandboxHandle, how: str) -> None:
 def test_several_matches_use_the_oldest_and_say_so(run: Run, sandbox: SandboxHandle) -> None:
     first = sandbox.sandbox.seed_contact(sandbox.app, SEEDED)
     sandbox.sandbox.seed_contact(sandbox.app, SEEDED)
-    result = run(data_format="contact", match_by={"contact": "email"},
-                 data=[{"id": "z", "first_name": "S", "last_name": "M", "email": "sue@example.org"}])  # fmt: skip
+    result = run(
+        data_format="contact",
+        match_by={"contact": "email"},
+        data=[{"id": "z", "first_name": "S", "last_name": "M", "email": "sue@example.org"}],
+    )
     assert [n.code for n in result.notifications] == ["ambiguous_match"]
     linked = [c for c in sandbox.records()["contacts"] if c["external_id"] == "z"]
     assert [c["id"] for c in linked] == [first.pk]
 
 
 def test_transaction_match_by_stripe_charge_id(run: Run) -> None:
-    row = {"id": "c", "first_name": "A", "last_name": "B", "transaction_id": "t1",
-           "amount_in_cents": 100, "transaction_time": 1444762572, "fund": "General",
-           "stripe_charge_id": "ch_1"}  # fmt: skip
+    row = {
+        "id": "c",
+        "first_name": "A",
+        "last_name": "B",
+        "transaction_id": "t1",
+        "amount_in_cents": 100,
+        "transaction_time": 1444762572,
+        "fund": "General",
+        "stripe_charge_id": "ch_1",
+    }
     run(data_format="contact_with_transaction", data=[row])
     other = row | {"transaction_id": "t2"}
-    result = run(data_format="contact_with_transaction", match_by={"transaction": "stripe_charge_id"}, data=[other])  # fmt: skip
+    result = run(
+        data_format="contact_with_transaction",
+        match_by={"transaction": "stripe_charge_id"},
+        data=[other],
+    )
     assert result.stats["Transaction"] == 0
 
 
@@ -95,9 +128,17 @@ def test_fund_by_name_or_id(run: Run, sandbox: SandboxHandle, how: str, linked: 
 
     Only the default (external_id) links the app's fund_id to the fund.
     """
-    row = {"id": "c", "first_name": "A", "last_name": "B", "transaction_id": "t1",
-           "amount_in_cents": 100, "transaction_time": 1444762572, "fund": "general",
-           "fund_id": "f9", "campaign": "General"}  # fmt: skip
+    row = {
+        "id": "c",
+        "first_name": "A",
+        "last_name": "B",
+        "transaction_id": "t1",
+        "amount_in_cents": 100,
+        "transaction_time": 1444762572,
+        "fund": "general",
+        "fund_id": "f9",
+        "campaign": "General",
+    }
     result = run(data_format="contact_with_transaction", match_by={"fund": how}, data=[row])
     assert result.stats.get("Fund", 0) == 0
     new = row | {"transaction_id": "t2", "fund": "Restricted", "fund_id": "f10"}
@@ -108,8 +149,10 @@ def test_fund_by_name_or_id(run: Run, sandbox: SandboxHandle, how: str, linked: 
 
 
 def test_groups_are_created_on_the_fly(run: Run, sandbox: SandboxHandle) -> None:
-    rows = [{"id": str(i), "first_name": "A", "last_name": f"B{i}", "group": "Volunteers"}
-            for i in range(3)]  # fmt: skip
+    rows = [
+        {"id": str(i), "first_name": "A", "last_name": f"B{i}", "group": "Volunteers"}
+        for i in range(3)
+    ]
     result = run(data_format="contact", match_by={"group": "name"}, data=rows)
     assert result.stats["Group"] == 1
     assert [(g.name, g.member_count) for g in _groups(sandbox)] == [("Volunteers", "3")]

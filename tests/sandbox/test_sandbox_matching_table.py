@@ -5,21 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import Run
 
 from sandbox.serve import SandboxHandle
-
-from conftest import Run
 
 OLD, MID, NEW = "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z"
 
 ACTIVITIES: dict[str, tuple[str, str, dict[str, Any]]] = {
     # format: (record type in stats, id column prefix, extra required columns)
-    "contact_with_transaction": ("Transaction", "transaction", {"amount_in_cents": 500, "fund": "General"}),
+    "contact_with_transaction": (
+        "Transaction",
+        "transaction",
+        {"amount_in_cents": 500, "fund": "General"},
+    ),
     "contact_with_note": ("Note", "note", {"note_body": "hello"}),
     "contact_with_pledge": ("Pledge", "pledge", {"amount_in_cents": 500}),
     "contact_with_non_cash_gift": ("Non Cash Gift", "non_cash_gift", {"amount_in_cents": 500}),
     "contact_with_soft_credit": ("Soft Credit", "soft_credit", {"amount_in_cents": 500}),
-}  # fmt: skip
+}
 
 
 def contact_row(updated_at: str, last_name: str = "Brumm") -> dict[str, Any]:
@@ -47,15 +50,18 @@ def activity_row(fmt: str, updated_at: str, note: str) -> dict[str, Any]:
     ],
 )
 def test_contact_table_with_a_match(
-    run: Run, sandbox: SandboxHandle, action: str, second: str, created: int, updated: int,
+    run: Run,
+    sandbox: SandboxHandle,
+    action: str,
+    second: str,
+    created: int,
+    updated: int,
     last_name: str,
-) -> None:  # fmt: skip
+) -> None:
     """A contact that exists is left alone unless the action is update and the row is newer."""
     first = run(data_format="contact", action_type="update", data=[contact_row(MID)])
     assert first.stats["Contact"] == 1
-    result = run(
-        data_format="contact", action_type=action, data=[contact_row(second, "Changed")]
-    )
+    result = run(data_format="contact", action_type=action, data=[contact_row(second, "Changed")])
     assert result.status == "complete"
     assert result.stats["Contact"] == created
     assert result.update_stats["Contact"] == updated
@@ -65,7 +71,9 @@ def test_contact_table_with_a_match(
 
 
 @pytest.mark.parametrize("action", ["create", "update"])
-def test_contact_table_without_a_match_creates(run: Run, sandbox: SandboxHandle, action: str) -> None:
+def test_contact_table_without_a_match_creates(
+    run: Run, sandbox: SandboxHandle, action: str
+) -> None:
     """No match: both actions create."""
     result = run(data_format="contact", action_type=action, data=[contact_row(OLD)])
     assert (result.stats["Contact"], result.update_stats["Contact"]) == (1, 0)
@@ -75,8 +83,14 @@ def test_contact_table_without_a_match_creates(run: Run, sandbox: SandboxHandle,
 @pytest.mark.parametrize("fmt", sorted(ACTIVITIES))
 @pytest.mark.parametrize(
     ("action", "second", "updated"),
-    [("create", NEW, 0), ("create", OLD, 0), ("update", NEW, 1), ("update", OLD, 0), ("update", MID, 0)],
-)  # fmt: skip
+    [
+        ("create", NEW, 0),
+        ("create", OLD, 0),
+        ("update", NEW, 1),
+        ("update", OLD, 0),
+        ("update", MID, 0),
+    ],
+)
 def test_activity_table_with_a_match(
     run: Run, fmt: str, action: str, second: str, updated: int
 ) -> None:
@@ -124,14 +138,27 @@ def test_update_exceptions_keep_contacts_create_only(run: Run, sandbox: SandboxH
 def test_update_columns_only_and_except(run: Run, sandbox: SandboxHandle) -> None:
     run(data_format="contact", action_type="update", data=[contact_row(OLD)])
     row = contact_row(MID, "Changed") | {"first_name": "Peter", "city": "Nashville"}
-    run(data_format="contact", action_type="update", update_columns_only={"contact": ["city"]}, data=[row])
+    run(
+        data_format="contact",
+        action_type="update",
+        update_columns_only={"contact": ["city"]},
+        data=[row],
+    )
     contact = sandbox.records()["contacts"][0]
-    assert (contact["first_name"], contact["last_name"], contact["city"]) == ("Pete", "Brumm", "Nashville")
+    assert (contact["first_name"], contact["last_name"], contact["city"]) == (
+        "Pete",
+        "Brumm",
+        "Nashville",
+    )
     row = contact_row(NEW, "Changed") | {"first_name": "Peter"}
-    run(data_format="contact", action_type="update", update_columns_except={"contact": ["last_name"]}, data=[row])
+    run(
+        data_format="contact",
+        action_type="update",
+        update_columns_except={"contact": ["last_name"]},
+        data=[row],
+    )
     contact = sandbox.records()["contacts"][0]
     assert (contact["first_name"], contact["last_name"]) == ("Peter", "Brumm")
-    # fmt: skip
 
 
 def test_update_without_updated_at_leaves_a_matched_contact(run: Run) -> None:
@@ -147,11 +174,24 @@ def test_update_without_updated_at_leaves_a_matched_contact(run: Run) -> None:
 def test_rows_with_the_same_id_are_merged(run: Run, sandbox: SandboxHandle) -> None:
     """Rows with one contact id make one contact; each row's transaction is kept."""
     rows = [
-        {"id": "c9", "first_name": "Ann", "last_name": "Lee", "transaction_id": "t1",
-         "amount_in_cents": 100, "transaction_time": OLD, "fund": "General"},
-        {"id": "c9", "email": "ann@example.org", "transaction_id": "t2",
-         "amount_in_cents": 200, "transaction_time": OLD, "fund": "General"},
-    ]  # fmt: skip
+        {
+            "id": "c9",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "transaction_id": "t1",
+            "amount_in_cents": 100,
+            "transaction_time": OLD,
+            "fund": "General",
+        },
+        {
+            "id": "c9",
+            "email": "ann@example.org",
+            "transaction_id": "t2",
+            "amount_in_cents": 200,
+            "transaction_time": OLD,
+            "fund": "General",
+        },
+    ]
     result = run(data_format="contact_with_transaction", data=rows)
     assert (result.stats["Contact"], result.stats["Transaction"]) == (1, 2)
     (contact,) = sandbox.records()["contacts"]

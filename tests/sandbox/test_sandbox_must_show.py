@@ -10,23 +10,44 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
+from conftest import FileServer, finish, make_client
 
 from pipelines.kindful_models import ImportRequest, ImportResult
 from sandbox.cli import sandbox_command
 
-from conftest import FileServer, finish, make_client
-
-HEADER = ["id", "first_name", "last_name", "email", "updated_at", "transaction_id",
-          "amount_in_cents", "transaction_time", "transaction_updated_at", "fund", "campaign"]  # fmt: skip
+HEADER = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "updated_at",
+    "transaction_id",
+    "amount_in_cents",
+    "transaction_time",
+    "transaction_updated_at",
+    "fund",
+    "campaign",
+]
 ROWS = 25
 
 
 def batch(stamp: str, amount: int = 1000) -> list[list[object]]:
     return [
-        [f"donor-{i}", "Ada", f"Lovelace {i}", f"ada{i}@example.org", stamp, f"gift-{i}",
-         amount + i, "2021-03-01T12:00:00Z", stamp, "General", "Spring Appeal"]
+        [
+            f"donor-{i}",
+            "Ada",
+            f"Lovelace {i}",
+            f"ada{i}@example.org",
+            stamp,
+            f"gift-{i}",
+            amount + i,
+            "2021-03-01T12:00:00Z",
+            stamp,
+            "General",
+            "Spring Appeal",
+        ]
         for i in range(ROWS)
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture
@@ -35,12 +56,22 @@ def cli_sandbox() -> Iterator[tuple[str, str]]:
     token = "must-show-token"
     code = "from sandbox.cli import sandbox_command; sandbox_command()"
     process = subprocess.Popen(
-        [sys.executable, "-u", "-c", code, "--port", "0", "--token", token,
-         "--processing-delay", "0.05"],
+        [
+            sys.executable,
+            "-u",
+            "-c",
+            code,
+            "--port",
+            "0",
+            "--token",
+            token,
+            "--processing-delay",
+            "0.05",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )  # fmt: skip
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from conftest import Run
 
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_errors import KindfulQueryError
 from sandbox.serve import SandboxHandle
-
-from conftest import Run
 
 
 @pytest.fixture
 def loaded(run: Run, sandbox: SandboxHandle) -> SandboxHandle:
     """12 linked contacts with one gift each (2015 and 2016), one contact entered in Kindful."""
     rows = [
-        {"id": f"c{i}", "first_name": "A", "last_name": f"L{i}", "email": f"a{i}@example.org",
-         "transaction_id": f"t{i}", "amount_in_cents": 100, "fund": "General",
-         "campaign": "Gala" if i % 2 else "General",
-         "transaction_time": "2015-06-01T00:00:00Z" if i < 6 else "2016-06-01T00:00:00Z"}
+        {
+            "id": f"c{i}",
+            "first_name": "A",
+            "last_name": f"L{i}",
+            "email": f"a{i}@example.org",
+            "transaction_id": f"t{i}",
+            "amount_in_cents": 100,
+            "fund": "General",
+            "campaign": "Gala" if i % 2 else "General",
+            "transaction_time": "2015-06-01T00:00:00Z" if i < 6 else "2016-06-01T00:00:00Z",
+        }
         for i in range(12)
-    ]  # fmt: skip
+    ]
     run(data_format="contact_with_transaction", data=rows)
     sandbox.sandbox.seed_contact(sandbox.app, {"first_name": "Walk", "last_name": "In"})
     return sandbox
@@ -67,10 +73,20 @@ def test_transactions_after_before_or_and(client: KindfulClient, loaded: Sandbox
 def test_transaction_columns_and_embedded_records(
     client: KindfulClient, loaded: SandboxHandle
 ) -> None:
-    columns = {"transaction": ["id", "external_id", "amount_in_cents", "campaign"],
-               "contact": ["id", "first_name"], "campaign": ["name"]}  # fmt: skip
+    columns = {
+        "transaction": ["id", "external_id", "amount_in_cents", "campaign"],
+        "contact": ["id", "first_name"],
+        "campaign": ["name"],
+    }
     first = next(iter(client.query_transactions(["linked"], columns=columns)))
-    assert set(first) == {"id", "external_id", "amount_in_cents", "campaign", "contact", "record_type"}
+    assert set(first) == {
+        "id",
+        "external_id",
+        "amount_in_cents",
+        "campaign",
+        "contact",
+        "record_type",
+    }
     assert set(first["contact"]) == {"id", "first_name", "record_type"}
     assert first["campaign"]["name"] in ("General", "Gala")
 
@@ -106,8 +122,11 @@ def test_read_endpoints(client: KindfulClient, loaded: SandboxHandle) -> None:
 def test_custom_fields_listing_and_unknown_group(
     run: Run, client: KindfulClient, api: httpx.Client
 ) -> None:
-    run(data_format="contact", custom_fields=["Hours Worked"],
-        data=[{"id": "1", "first_name": "J", "last_name": "S", "Hours Worked": "32"}])  # fmt: skip
+    run(
+        data_format="contact",
+        custom_fields=["Hours Worked"],
+        data=[{"id": "1", "first_name": "J", "last_name": "S", "Hours Worked": "32"}],
+    )
     assert [f.name for f in client.custom_fields()] == ["Hours Worked"]
     contact = next(iter(client.query_contacts(["linked"])))
     assert contact["custom_fields"]["Hours Worked"]["value"] == "32"
