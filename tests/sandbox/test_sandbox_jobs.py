@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
-from conftest import finish, make_client
+from conftest import FileServer, finish, make_client
 
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_errors import KindfulNotFound
@@ -34,19 +35,22 @@ def test_statuses_go_pending_working_complete() -> None:
         assert (stats.sync_enabled, stats.pending_jobs, stats.pending_updates) == (False, 2, 3)
         assert stats.message == "There are prior jobs queued up.  Sync could not be started"
         sb.set_faults(hold_jobs=False)
-        seen = set()
+        seen: set[tuple[str, ...]] = set()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            statuses = (client.get_import(first.id).status, client.get_import(second.id).status)
-            seen.add(statuses)
-            if statuses == ("complete", "complete"):
+            # one query, so both statuses are from the same moment
+            active = sb.sandbox.store.active_jobs(sb.app)
+            seen.add(tuple(job.status for job in active))
+            if not active:
                 break
-            time.sleep(0.02)
+            time.sleep(0.01)
         # one job at a time, in submission order
         assert ("working", "pending") in seen
+        assert ("working",) in seen
         assert ("working", "working") not in seen
         assert ("pending", "working") not in seen
-        assert ("complete", "complete") in seen
+        assert client.get_import(first.id).status == "complete"
+        assert client.get_import(second.id).status == "complete"
         assert client.import_stats().sync_enabled is True
 
 
@@ -98,3 +102,41 @@ def test_apps_do_not_see_each_other(shared_server: SandboxHandle) -> None:
         assert finish(c2, c2.submit_import(request(contact(1))).id).stats["Contact"] == 1
         with pytest.raises(KindfulNotFound):
             c2.get_import(job.id)  # another app's job is not visible
+
+
+def test_slow_fetch_and_latency_knobs(files: FileServer) -> None:
+    url = files.put("slow.csv", b"id,first_name,last_name\n1,A,B\n")
+    with (
+        running_sandbox(faults={"fetch_delay": 0.3, "latency": 0.05}) as sb,
+        make_client(sb.base_url, sb.token) as client,
+    ):
+        started = time.monotonic()
+        job = client.submit_import(
+            ImportRequest(data_format="contact", data_url=url, data_type="csv")
+        )
+        assert time.monotonic() - started >= 0.05
+        time.sleep(0.1)
+        assert client.get_import(job.id).status == "working"
+        assert finish(client, job.id).stats["Contact"] == 1
+        assert time.monotonic() - started >= 0.3
+
+
+def test_admin_endpoints(sandbox: SandboxHandle) -> None:
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    root = sandbox.root_url + "/__sandbox"
+    assert httpx.get(root + "/records").status_code == 401
+    seeded = httpx.post(
+        root + "/contacts", json={"first_name": "W", "last_name": "I"}, headers=headers
+    )
+    pk = seeded.json()["id"]
+    edited = httpx.post(f"{root}/records/{pk}/edit", json={"city": "X"}, headers=headers).json()
+    assert (edited["city"], edited["sync_version"]) == ("X", 2)
+    dump = httpx.get(root + "/records", headers=headers).json()
+    assert [c["id"] for c in dump["contacts"]] == [pk]
+    assert {f["name"] for f in dump["funds"]} == {"General"}
+    bad = httpx.post(root + "/faults", json={"rate_429": 3}, headers=headers)
+    assert bad.status_code == 422
+    ok = httpx.post(root + "/faults", json={"fail_next": [503]}, headers=headers)
+    assert ok.json()["fail_next"] == [503]
+    assert httpx.get(sandbox.base_url + "/details", headers=headers).status_code == 503
+    assert "GET /details" in httpx.get(root + "/requests", headers=headers).json()
