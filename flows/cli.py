@@ -7,6 +7,8 @@ Bad input ends with a one-line message and exit status 2, never a traceback.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,15 +51,32 @@ def print_summary_table(rows: list[tuple[str, Any]]) -> None:
         click.echo(f"  {label.ljust(width)}  {value}")
 
 
+def _source_options(command: Any) -> Any:
+    """The options `validate` and `import` share."""
+    for option in reversed(
+        [
+            click.argument("source"),
+            click.option(
+                "--format", "data_format", help="Kindful import format (or the mapping's)."
+            ),
+            click.option(
+                "--action", type=click.Choice(["create", "update"]), help="Default: create."
+            ),
+            click.option("--mapping", "mapping_path", type=click.Path(), help="YAML mapping file."),
+            click.option("--match-by", multiple=True, help="KEY=VALUE, e.g. contact=email."),
+            click.option("--source-timezone", help="IANA timezone of values without an offset."),
+            click.option("--day-first", is_flag=True, default=None, help="Dates are dd/mm/yyyy."),
+            click.option(
+                "--custom-field", multiple=True, help="Source column sent as a custom field."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.argument("source")
-@click.option("--format", "data_format", help="Kindful import format (or the mapping's).")
-@click.option("--action", type=click.Choice(["create", "update"]), help="Default: create.")
-@click.option("--mapping", "mapping_path", type=click.Path(), help="YAML mapping file.")
-@click.option("--match-by", multiple=True, help="KEY=VALUE, e.g. contact=email (repeatable).")
-@click.option("--source-timezone", help="IANA timezone of values without an offset (UTC).")
-@click.option("--day-first", is_flag=True, default=None, help="Dates are dd/mm/yyyy.")
-@click.option("--custom-field", multiple=True, help="Source column passed as a custom field.")
+@_source_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--fail-on-rejects", is_flag=True, help="Exit 1 when any record is rejected.")
 @click.option("--chunk-rows", default=100_000, show_default=True, type=click.IntRange(min=1))
@@ -111,8 +130,130 @@ def validate(
         sys.exit(1)
 
 
+@cli.command("import")
+@_source_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Run files folder.")
+@click.option("--batch-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--keep-staged", is_flag=True, help="Keep the staged S3 objects after the run.")
+@click.option("--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", help="s3://bucket/prefix/")
+@click.option("--url-expiry", type=int, help="Presigned URL lifetime, seconds (default 3600).")
+@click.option("--kindful-base-url", envvar="KINDFUL_BASE_URL", help="Kindful API base URL.")
+@click.option("--kindful-auth", envvar="KINDFUL_AUTH", type=click.Choice(["token", "bearer"]))
+@click.option("--token-block", envvar="KINDFUL_TOKEN_BLOCK", help="Prefect Secret block name.")
+@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
+def import_command(
+    source: str,
+    data_format: str | None,
+    action: str | None,
+    mapping_path: str | None,
+    match_by: tuple[str, ...],
+    source_timezone: str | None,
+    day_first: bool | None,
+    custom_field: tuple[str, ...],
+    out_dir: str | None,
+    batch_rows: int,
+    keep_staged: bool,
+    staging_uri: str | None,
+    url_expiry: int | None,
+    kindful_base_url: str | None,
+    kindful_auth: str | None,
+    token_block: str | None,
+    ledger: str | None,
+) -> None:
+    """Import SOURCE into Kindful: validate, batch, stage on S3, submit, reconcile.
+
+    With no Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset) it runs against the
+    embedded sandbox and a local S3, keeping state in KINDFUL_ETL_HOME or ./.kindful-etl/.
+    """
+    from flows.run_import import run_import_command
+
+    code = run_import_command(
+        source=source,
+        data_format=data_format,
+        action=action,
+        mapping_path=mapping_path,
+        match_by=match_by,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=custom_field,
+        out_dir=out_dir,
+        batch_rows=batch_rows,
+        keep_staged=keep_staged,
+        staging_uri=staging_uri,
+        url_expiry=url_expiry,
+        kindful_base_url=kindful_base_url,
+        kindful_auth=kindful_auth,
+        token_block=token_block,
+        ledger=ledger,
+    )
+    sys.exit(code)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
+@click.option("--limit", default=30, show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, ledger: str | None, limit: int) -> None:
+    """List recent import runs from the ledger."""
+    from pipelines.import_settings import default_ledger
+    from pipelines.ledger import Ledger
+
+    ctx.obj = ledger or default_ledger()
+    if ctx.invoked_subcommand is not None:
+        return
+    book = Ledger(ctx.obj)
+    found = book.runs(limit)
+    if not found:
+        click.echo("no runs recorded in this ledger")
+    for run in found:
+        summary = run.summary or {}
+        click.echo(
+            f"{run.run_id}  {run.status:<9} {run.settings.get('data_format', ''):<26} "
+            f"read {summary.get('rows_read', '-'):>6}  "
+            f"created {summary.get('rows_created', '-'):>6}  "
+            f"updated {summary.get('rows_updated', '-'):>6}  {run.source_uri}"
+        )
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.pass_obj
+def runs_show(ledger: str, run_id: str) -> None:
+    """Show one run and its batches."""
+    from pipelines.ledger import Ledger
+
+    found = Ledger(ledger).run(run_id)
+    if found is None:
+        _fail(f"no run {run_id} in the ledger")
+        return
+    run, batches = found
+    click.echo(f"run {run.run_id}: {run.status}")
+    print_summary_table(
+        [
+            ("source", run.source_uri),
+            ("source sha256", run.source_hash),
+            ("Kindful", run.target),
+            ("settings", json.dumps(run.settings, sort_keys=True)),
+            ("started", run.started_at),
+            ("finished", run.finished_at or "-"),
+        ]
+    )
+    if run.summary:
+        from pipelines.reconcile import summary_rows
+
+        print_summary_table(summary_rows(run.summary))
+    for batch in batches:
+        click.echo(
+            f"  batch {batch.number:>4}  {batch.rows:>6} rows  {batch.status:<9} "
+            f"job {batch.job_id or '-'}  created {batch.stats}  updated {batch.update_stats}"
+            + (f"  ({batch.message})" if batch.message else "")
+        )
+
+
 def main() -> None:
     """Console entry point."""
+    # Prefect's temporary server races on its telemetry row and prints a traceback for it.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     cli()
 
 

@@ -1,0 +1,369 @@
+"""The product's main job as a Prefect flow: one export in, every row accounted for in Kindful.
+
+Extract / transform: read, map, normalize, validate, write batches (one task).
+Load: for each batch in order, stage it on S3, submit it by presigned data_url, poll the job,
+reconcile its stats. The ledger decides what is already done, so a re-run resumes instead of
+duplicating; a batch counts as done only after its job is reconciled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
+
+from pipelines.errors import InputError
+from pipelines.fingerprints import settings_fingerprint, source_content_hash
+from pipelines.import_settings import ImportSettings
+from pipelines.kindful_client import KindfulClient
+from pipelines.kindful_models import ImportResult
+from pipelines.ledger import COMPLETE, FAILED, SKIPPED, STAGED, SUBMITTED, Ledger, new_run_id
+from pipelines.mapping import Mapping, load_mapping, resolve_format
+from pipelines.prepare import prepare_export
+from pipelines.read_export import ExportError
+from pipelines.reconcile import (
+    BatchOutcome,
+    reconcile_batch,
+    run_report,
+    skipped_batch,
+    summary_rows,
+    write_reconciliation,
+)
+from pipelines.run_options import RunOptions, resolve_options
+from pipelines.stage_s3 import (
+    StagedObject,
+    delete_staged,
+    ensure_bucket,
+    presign,
+    s3_client,
+    stage_batch,
+)
+from pipelines.submit import submit_batch
+from pipelines.validate_export import strip_query
+from pipelines.write_batches import Batch, BatchWriter
+from pipelines.write_outputs import OutputWriter
+from schemas.columns import FORMATS
+
+# A load_failed whose message says the file could not be fetched: re-presign and resubmit once.
+_URL_FAILURE = re.compile(
+    r"fetch|download|expired|forbidden|access denied|\b40[34]\b|data_url", re.IGNORECASE
+)
+
+
+class ImportFailed(Exception):
+    """A batch's job failed for a reason a retry cannot fix; the report says which and why."""
+
+    def __init__(self, message: str, report: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What the transform produced: the validation summary and the batch files, or why not."""
+
+    summary: dict[str, Any]
+    batches: list[Batch]
+    error: str | None = None  # a file that cannot be processed at all (one line)
+
+
+@task(name="extract-normalize-validate-batch")
+def prepare_batches(
+    source: str,
+    mapping: Mapping | None,
+    options: RunOptions,
+    out_dir: Path,
+    batch_rows: int,
+) -> PreparedRun:
+    """Read, map, normalize and validate the export; write the run files and the batches."""
+    writer = OutputWriter(out_dir)
+    batch_writer = BatchWriter(out_dir / "batches", batch_rows)
+    try:
+        for chunk in prepare_export(source, mapping, options):
+            writer.write(chunk)
+            batch_writer.add(chunk.accepted)
+    except (InputError, ExportError) as error:
+        # Bad input is an answer, not a crash: no traceback in the logs.
+        return PreparedRun({}, [], error=str(error))
+    batch_writer.close()
+    summary = writer.close(
+        source=strip_query(source),
+        data_format=options.data_format,
+        action=options.action,
+        match_by=options.match_by,
+        source_timezone=options.source_timezone,
+        custom_fields=list(options.custom_fields),
+        mapping=mapping.name if mapping else None,
+    )
+    get_run_logger().info(
+        "read %d rows: %d accepted, %d rejected, %d batches",
+        summary["rows_read"],
+        summary["rows_accepted"],
+        summary["rows_rejected"],
+        len(batch_writer.batches),
+    )
+    return PreparedRun(summary, batch_writer.batches)
+
+
+@task(name="stage-batch", retries=3, retry_delay_seconds=[1, 5, 15])
+def stage(settings: ImportSettings, run_id: str, batch: Batch) -> StagedObject:
+    """Upload one batch (private, encrypted); retrying an upload is always safe."""
+    client = s3_client(settings.staging, credentials=settings.aws_credentials)
+    return stage_batch(client, settings.staging, run_id, batch.name, batch.path)
+
+
+@task(name="submit-batch")
+def submit(
+    settings: ImportSettings,
+    options: RunOptions,
+    staged: StagedObject,
+    custom_fields: list[str],
+) -> str:
+    """POST /imports by data_url. Not retried here: the client resends only unsent requests."""
+    s3 = s3_client(settings.staging, credentials=settings.aws_credentials)
+    url = presign(s3, staged, settings.staging.url_expiry_seconds)
+    with KindfulClient(settings.kindful) as client:
+        job = submit_batch(client, options, settings.submit, url, custom_fields)
+    return job.id
+
+
+@task(name="await-job", retries=2, retry_delay_seconds=[5, 30])
+def await_job(settings: ImportSettings, job_id: str) -> ImportResult:
+    """Poll the job to a terminal status; polling is safe to retry."""
+    with KindfulClient(settings.kindful) as client:
+        return client.wait_for_import(
+            job_id, poll_interval=settings.poll_interval, timeout=settings.poll_timeout
+        )
+
+
+@task(name="delete-staged", retries=2, retry_delay_seconds=2)
+def cleanup(settings: ImportSettings, staged: StagedObject) -> None:
+    delete_staged(s3_client(settings.staging, credentials=settings.aws_credentials), staged)
+
+
+@dataclass
+class _Run:
+    """A run's fixed context, so per-batch code reads simply."""
+
+    settings: ImportSettings
+    options: RunOptions
+    ledger: Ledger
+    run_id: str
+    fingerprint: str
+    custom_fields: list[str]
+
+    @property
+    def target(self) -> str:
+        return self.settings.target
+
+    def record(self, batch: Batch, status: str, **fields: Any) -> None:
+        self.ledger.record_batch(
+            self.run_id,
+            batch.number,
+            content_hash=batch.content_hash,
+            rows=batch.rows,
+            status=status,
+            **fields,
+        )
+
+
+def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
+    """Take one batch to a reconciled job, or skip it when an earlier run already did."""
+    logger = get_run_logger()
+    prior = run.ledger.prior_batch(
+        target=run.target, fingerprint=run.fingerprint, content_hash=batch.content_hash
+    )
+    if prior is not None and prior.status == COMPLETE:
+        run.record(batch, SKIPPED, job_id=prior.job_id, message=f"imported by {prior.run_id}")
+        logger.info("%s: already imported by run %s, skipped", batch.name, prior.run_id)
+        return skipped_batch(batch, prior.run_id, prior.job_id)
+
+    staged: StagedObject | None = None
+    if prior is not None and prior.job_id:
+        # Submitted by an interrupted run: follow that job rather than submit again.
+        job_id = prior.job_id
+        run.record(batch, SUBMITTED, job_id=job_id, s3_key=prior.s3_key)
+        logger.info("%s: resuming job %s from run %s", batch.name, job_id, prior.run_id)
+    else:
+        staged = stage(run.settings, run.run_id, batch)
+        run.record(batch, STAGED, s3_key=staged.key)
+        job_id = submit(run.settings, run.options, staged, run.custom_fields)
+        run.record(batch, SUBMITTED, job_id=job_id, s3_key=staged.key)
+        logger.info("%s: %d rows submitted as job %s", batch.name, batch.rows, job_id)
+    result = await_job(run.settings, job_id)
+    resubmitted = False
+    if result.status == "load_failed" and _URL_FAILURE.search(result.message or ""):
+        logger.warning("%s: Kindful could not fetch the file; re-presigning once", batch.name)
+        staged = staged or stage(run.settings, run.run_id, batch)
+        job_id = submit(run.settings, run.options, staged, run.custom_fields)
+        run.record(batch, SUBMITTED, job_id=job_id, s3_key=staged.key)
+        result = await_job(run.settings, job_id)
+        resubmitted = True
+    outcome = reconcile_batch(batch, result, FORMATS[run.options.data_format].main_record)
+    outcome.resubmitted = resubmitted
+    run.record(
+        batch,
+        COMPLETE if result.succeeded else FAILED,
+        job_id=job_id,
+        stats=result.stats,
+        update_stats=result.update_stats,
+        message=result.message,
+    )
+    logger.info(
+        "%s: job %s %s (%d created, %d updated, %d no effect, %d dropped)",
+        batch.name,
+        job_id,
+        result.status,
+        outcome.created,
+        outcome.updated,
+        outcome.no_effect,
+        outcome.dropped,
+    )
+    if staged is not None and not run.settings.staging.keep_objects:
+        cleanup(run.settings, staged)
+    return outcome
+
+
+def _publish(report: dict[str, Any]) -> None:
+    """The Prefect table artifact and markdown summary of a run."""
+    rows = summary_rows(report)
+    create_table_artifact(
+        key="kindful-reconciliation",
+        table=[{"measure": label, "value": str(value)} for label, value in rows],
+        description=f"Kindful import {report['run_id']}",
+    )
+    lines = [
+        f"# Kindful import {report['run_id']}: {report['status']}",
+        "",
+        f"`{report['data_format']}` ({report['action']}) from `{report['source']}`",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        *(f"| {label} | {value} |" for label, value in rows),
+        "",
+        "| batch | rows | job | status | created | updated | no effect | dropped |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {b['name']} | {b['rows']} | {b['job_id'] or ''} | {b['status']} | "
+            f"{b['created']} | {b['updated']} | {b['no_effect']} | {b['dropped']} |"
+            for b in report["batches"]
+        ),
+    ]
+    create_markdown_artifact(key="kindful-import-summary", markdown="\n".join(lines))
+
+
+BAD_INPUT = "bad input: "
+
+
+@flow(name="import-export", log_prints=False)
+def import_export(
+    source: str,
+    data_format: str | None = None,
+    action: str | None = None,
+    mapping: str | None = None,
+    match_by: dict[str, str] | None = None,
+    out_dir: str | None = None,
+    source_timezone: str | None = None,
+    day_first: bool | None = None,
+    custom_fields: list[str] | None = None,
+    settings: ImportSettings | None = None,
+) -> dict[str, Any] | State:
+    """Import one export into Kindful and return its reconciliation report.
+
+    A file that cannot be processed at all ends the run Failed with a one-line message that
+    starts with "bad input: "; a failed Kindful job raises ImportFailed after the report is
+    written.
+    """
+    logger = get_run_logger()
+    settings = settings or ImportSettings.from_env()
+    loaded = load_mapping(mapping) if mapping else None
+    fmt = resolve_format(data_format, loaded)
+    options = resolve_options(
+        fmt.name,
+        loaded,
+        action=action,
+        match_by=match_by,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=tuple(custom_fields or ()),
+    )
+    run_id = new_run_id()
+    out = Path(out_dir) if out_dir else Path(settings.ledger).parent / "runs" / run_id
+    prepared = prepare_batches(source, loaded, options, out, settings.batch_rows)
+    if prepared.error is not None:
+        return Failed(message=f"{BAD_INPUT}{prepared.error}")
+    kindful_settings = {
+        "data_format": options.data_format,
+        "action": options.action,
+        "match_by": options.match_by,
+        "custom_fields": list(options.custom_fields),
+        "update_exceptions": settings.submit.update_exceptions,
+        "update_columns_except": settings.submit.update_columns_except,
+        "update_columns_only": settings.submit.update_columns_only,
+    }
+    ledger = Ledger(settings.ledger)
+    try:
+        ledger.start_run(
+            source_uri=strip_query(source),
+            source_hash=source_content_hash(source),
+            target=settings.target,
+            fingerprint=settings_fingerprint(kindful_settings),
+            settings=kindful_settings,
+            run_id=run_id,
+        )
+        if prepared.batches and settings.embedded:
+            ensure_bucket(
+                s3_client(settings.staging, credentials=settings.aws_credentials), settings.staging
+            )
+        run = _Run(
+            settings,
+            options,
+            ledger,
+            run_id,
+            settings_fingerprint(kindful_settings),
+            list(options.custom_fields),
+        )
+        outcomes: list[BatchOutcome] = []
+        try:
+            for batch in prepared.batches:
+                outcomes.append(_import_batch(run, batch))
+        finally:
+            report = run_report(
+                run_id=run_id,
+                validation=prepared.summary,
+                outcomes=outcomes,
+                main_record=fmt.main_record,
+            )
+            if len(outcomes) < len(prepared.batches):
+                report["status"] = "failed"
+            report["out_dir"] = str(out)
+            write_reconciliation(out, report, outcomes)
+            ledger.finish_run(run_id, report["status"], report)
+    finally:
+        ledger.close()
+    _publish(report)
+    if report["status"] != "complete":
+        failed = [b for b in report["batches"] if b["status"] not in ("complete", "skipped")]
+        detail = "; ".join(
+            f"{b['name']}: {b['status']} {b['message'] or ''}".strip() for b in failed
+        )
+        message = f"import {run_id} failed: {detail or 'not every batch was imported'}"
+        raise ImportFailed(message, report)
+    logger.info(
+        "run %s %s: %d read, %d rejected, %d created, %d updated, %d no effect, %d dropped",
+        run_id,
+        report["status"],
+        report["rows_read"],
+        report["rows_rejected"],
+        report["rows_created"],
+        report["rows_updated"],
+        report["rows_no_effect"],
+        report["rows_dropped"],
+    )
+    return report

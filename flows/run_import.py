@@ -1,0 +1,183 @@
+"""`kindful-etl import`: pick the settings (real or embedded), run the flow, print the table.
+
+Exit status: 0 complete, 1 a Kindful job failed, 2 bad input or settings (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipelines.errors import InputError
+from pipelines.import_settings import ImportSettings, default_ledger, state_home
+from pipelines.kindful_errors import KindfulError
+from pipelines.mapping import load_mapping, resolve_format
+from pipelines.reconcile import summary_rows
+from pipelines.run_options import parse_match_by, resolve_options
+from pipelines.stage_s3 import StagingError, StagingSettings
+
+EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+@contextmanager
+def import_settings(
+    *,
+    staging_uri: str | None,
+    url_expiry: int | None,
+    keep_staged: bool,
+    kindful_base_url: str | None,
+    kindful_auth: str | None,
+    token_block: str | None,
+    ledger: str | None,
+    batch_rows: int,
+) -> Iterator[ImportSettings]:
+    """Real settings when Kindful is configured; otherwise the embedded default's servers."""
+    import os
+
+    configured = ImportSettings.configured() or bool(kindful_base_url or token_block)
+    if not configured:
+        from flows.embedded import embedded_settings
+
+        click.echo(
+            "No Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset): running against "
+            "the embedded sandbox Kindful and a local S3. Nothing is sent to Kindful.",
+            err=True,
+        )
+        with embedded_settings(state_home()) as settings:
+            staging = dataclasses.replace(
+                settings.staging,
+                keep_objects=keep_staged,
+                url_expiry_seconds=url_expiry or settings.staging.url_expiry_seconds,
+            )
+            yield dataclasses.replace(
+                settings,
+                staging=staging,
+                batch_rows=batch_rows,
+                ledger=ledger or settings.ledger,
+            )
+        return
+    from pipelines.kindful_settings import KindfulSettings
+
+    overrides: dict[str, Any] = {}
+    if kindful_base_url:
+        overrides["base_url"] = kindful_base_url
+    if kindful_auth:
+        overrides["auth"] = kindful_auth
+    if token_block and not os.environ.get("KINDFUL_TOKEN"):
+        from prefect.blocks.system import Secret
+
+        overrides["token"] = Secret.load(token_block).get()  # type: ignore[union-attr]
+    staging_overrides: dict[str, Any] = {"keep_objects": keep_staged}
+    if staging_uri:
+        staging_overrides["uri"] = staging_uri
+    if url_expiry:
+        staging_overrides["url_expiry_seconds"] = url_expiry
+    yield ImportSettings(
+        kindful=KindfulSettings.from_env(**overrides),
+        staging=StagingSettings.from_env(**staging_overrides),
+        ledger=ledger or default_ledger(),
+        batch_rows=batch_rows,
+    )
+
+
+def run_import_command(
+    *,
+    source: str,
+    data_format: str | None,
+    action: str | None,
+    mapping_path: str | None,
+    match_by: tuple[str, ...],
+    source_timezone: str | None,
+    day_first: bool | None,
+    custom_fields: tuple[str, ...],
+    out_dir: str | None,
+    batch_rows: int,
+    keep_staged: bool,
+    staging_uri: str | None,
+    url_expiry: int | None,
+    kindful_base_url: str | None,
+    kindful_auth: str | None,
+    token_block: str | None,
+    ledger: str | None,
+) -> int:
+    """Run the import flow; return the exit status."""
+    try:
+        # Settle every option before the flow starts, so bad input never reaches Prefect.
+        mapping = load_mapping(mapping_path) if mapping_path else None
+        fmt = resolve_format(data_format, mapping)
+        parsed_match = parse_match_by(match_by)
+        resolve_options(
+            fmt.name,
+            mapping,
+            action=action,
+            match_by=parsed_match,
+            source_timezone=source_timezone,
+            day_first=day_first,
+            custom_fields=custom_fields,
+        )
+        if "://" not in source and not Path(source).exists():
+            raise InputError(f"source not found: {source}")
+        with import_settings(
+            staging_uri=staging_uri,
+            url_expiry=url_expiry,
+            keep_staged=keep_staged,
+            kindful_base_url=kindful_base_url,
+            kindful_auth=kindful_auth,
+            token_block=token_block,
+            ledger=ledger,
+            batch_rows=batch_rows,
+        ) as settings:
+            from flows.import_export import BAD_INPUT, import_export
+
+            state = import_export(
+                source=source,
+                data_format=fmt.name,
+                action=action,
+                mapping=mapping_path,
+                match_by=parsed_match,
+                out_dir=out_dir,
+                source_timezone=source_timezone,
+                day_first=day_first,
+                custom_fields=list(custom_fields),
+                settings=settings,
+                return_state=True,
+            )
+            if state.is_failed() and (state.message or "").startswith(BAD_INPUT):
+                raise InputError((state.message or "")[len(BAD_INPUT) :])
+            report: Any = state.result(raise_on_failure=False)
+    except (InputError, StagingError, KindfulError) as error:
+        click.echo(f"kindful-etl: error: {_one_line(str(error))}", err=True)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # last line of defence: one line, no traceback
+        click.echo(f"kindful-etl: error: {type(error).__name__}: {_one_line(str(error))}", err=True)
+        return EXIT_FAILED
+    if isinstance(report, BaseException):
+        click.echo(f"kindful-etl: import failed: {_one_line(str(report))}", err=True)
+        report = getattr(report, "report", None)
+    if not isinstance(report, dict):
+        return EXIT_FAILED
+    print_report(report)
+    return 0 if report["status"] == "complete" else EXIT_FAILED
+
+
+def print_report(report: dict[str, Any]) -> None:
+    click.echo(
+        f"run {report['run_id']}: {report['data_format']} ({report['action']}) "
+        f"from {report['source']}"
+    )
+    rows = summary_rows(report)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"  {label.ljust(width)}  {value}")
+    click.echo(f"files in {report['out_dir']}: reconciliation.json findings.csv rejects.csv ...")
+    sys.stdout.flush()
