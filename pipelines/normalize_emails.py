@@ -1,0 +1,60 @@
+"""Email addresses: lower-cased, and only syntactically valid ones passed to Kindful.
+
+Kindful matches contacts by email, so "John@X.com" and "john@x.com" must be one spelling. An
+invalid address fails Kindful's "valid email address" rule, so it is dropped with a problem.
+"""
+
+from __future__ import annotations
+
+import re
+
+import email_validator
+import pandas as pd
+
+from pipelines.normalize_strings import na_series, per_distinct
+from pipelines.normalized import Normalized
+
+PROBLEM = "invalid email"
+
+# A strict subset of what email-validator accepts, so the common case skips its ~50 µs per
+# address: at most 254 characters, a plain ASCII dot-atom local part of at most 64, LDH labels
+# of at most 63 without "--" (IDNA reserves it), and an alphabetic TLD that is not special-use.
+_SPECIAL_USE = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_PLAIN = (
+    r"(?=.{1,254}\Z)(?=[^@]{1,64}@)"
+    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*"
+    r"@(?:(?=[a-z0-9-]{1,63}\.)[a-z0-9]+(?:-[a-z0-9]+)*\.)+"
+    rf"(?!(?:{_SPECIAL_USE})\Z)[a-z]{{2,63}}"
+)
+
+
+def normalize_emails(values: pd.Series) -> Normalized:
+    """Trim and lower-case; NA + "invalid email" where email-validator rejects the syntax.
+
+    Deliverability (DNS) is not checked: it is slow, flaky offline and not Kindful's rule.
+    """
+    return per_distinct(values, _emails_distinct)
+
+
+def plain_email_mask(lowered: pd.Series) -> pd.Series:
+    """True where the (lower-case) address is certainly valid without asking email-validator."""
+    return lowered.str.fullmatch(_PLAIN).astype(bool)
+
+
+def _emails_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    lowered = present.str.lower()
+    valid = plain_email_mask(lowered)
+    unsure = lowered[~valid]
+    if not unsure.empty:
+        valid[unsure.index] = [_validates(address) for address in unsure.tolist()]
+    out = na_series(present.index)
+    out[valid] = lowered[valid].astype(object)
+    return out, na_series(present.index).mask(~valid, PROBLEM)
+
+
+def _validates(address: str) -> bool:
+    try:
+        email_validator.validate_email(address, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return False
+    return True

@@ -1,0 +1,140 @@
+"""First pass over every cell: strip the invisible junk that spreadsheets and exports leave behind.
+
+Also home of the helpers the other normalizers share (they all read what this module produces):
+each works once per distinct value and spreads the answers back to the rows, because donor
+columns repeat heavily (states, amounts, birthdays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from pipelines.normalized import Normalized
+
+# Kindful rejects CSVs with a BOM and control characters corrupt its fields; \t and \n are real
+# content in notes. \r becomes \n so old-Mac line endings keep their line break.
+# Unicode category Cc is exactly U+0000-001F and U+007F-009F.
+_DROP: dict[int, str | None] = {
+    cp: None for cp in [*range(0x20), *range(0x7F, 0xA0)] if chr(cp) not in "\t\n\r"
+}
+_DROP[0xFEFF] = None
+_DROP[ord("\r")] = "\n"
+# str.translate walks every character in Python; only the rare dirty values need it.
+_DIRTY = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]"
+
+
+def _clean_one(text: str) -> str:
+    return text.replace("\r\n", "\n").translate(_DROP).strip()
+
+
+def normalize_strings(values: pd.Series) -> Normalized:
+    """Remove BOMs and control characters (keeping \\t and \\n), unify line ends, trim.
+
+    Empty after cleaning becomes NA so "missing" has one spelling downstream. Never truncates
+    and never reports a problem: length limits belong to the schema.
+    """
+    codes, uniques = distinct(values)
+    cleaned = uniques.copy()
+    dirty = uniques.str.contains(_DIRTY).to_numpy(dtype=bool)
+    if dirty.any():
+        fixed = uniques[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_DROP)
+        cleaned[dirty] = fixed.to_numpy()
+    cleaned = cleaned.str.strip()
+    kept = cleaned[cleaned.str.len() > 0]
+    return spread(values.index, codes, kept, na_series(kept.index), len(uniques))
+
+
+def clean_header(names: list[str]) -> list[str]:
+    """The same cleaning for column names, so a BOM-prefixed first header still matches."""
+    return [_clean_one(str(name)) for name in names]
+
+
+# Helpers shared by all normalizers
+
+
+def as_strings(values: pd.Series) -> pd.Series:
+    """The input as pandas "str" dtype, so None/pd.NA/NaN all read as one kind of missing."""
+    if values.dtype == "str":
+        return values
+    return values.astype("str")
+
+
+def distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes (-1 for missing) and the distinct values as a 0..k-1 indexed "str" Series."""
+    codes, uniques = pd.factorize(as_strings(values))
+    return np.asarray(codes, dtype=np.intp), pd.Series(uniques, dtype="str")
+
+
+def spread(
+    index: pd.Index, codes: np.ndarray, values: pd.Series, problems: pd.Series, size: int
+) -> Normalized:
+    """Map per-distinct results (indexed by code, possibly a subset of 0..size-1) back to rows.
+
+    Codes absent from `values`/`problems` and missing cells (code -1) become NA.
+    """
+    value_table = np.full(size + 1, pd.NA, dtype=object)
+    problem_table = np.full(size + 1, pd.NA, dtype=object)
+    _fill(value_table, values)
+    _fill(problem_table, problems)
+    # code -1 picks the trailing NA slot
+    return Normalized(
+        values=pd.Series(value_table.take(codes), index=index, dtype=object),
+        problems=pd.Series(problem_table.take(codes), index=index, dtype=object),
+    )
+
+
+def _fill(table: np.ndarray, results: pd.Series) -> None:
+    present = results.notna().to_numpy(dtype=bool)
+    positions = results.index.to_numpy(dtype=np.intp)[present]
+    table[positions] = results.to_numpy(dtype=object)[present]
+
+
+def per_distinct(
+    values: pd.Series,
+    normalize: Callable[[pd.Series], tuple[pd.Series, pd.Series]],
+) -> Normalized:
+    """Run a vectorized `normalize` once per distinct non-empty (stripped) value.
+
+    `normalize` receives a "str" Series of non-empty values and returns (values, problems)
+    with the same index; NA means no value / no problem.
+    """
+    codes, uniques = distinct(values)
+    stripped = uniques.str.strip()
+    present = stripped[stripped.str.len() > 0]
+    found, problems = normalize(present)
+    return spread(values.index, codes, found, problems, len(uniques))
+
+
+def per_distinct_value(
+    values: pd.Series, normalize_one: Callable[[str], tuple[str | None, str | None]]
+) -> Normalized:
+    """Run `normalize_one(text) -> (value, problem)` once per distinct non-empty stripped value.
+
+    For rules that read better as a few lines of Python than as a chain of str ops; regex group
+    work is also faster this way (pandas' str.extract costs ~2 s per million values).
+    """
+    return per_distinct(values, lambda present: apply_each(present, normalize_one))
+
+
+def apply_each(
+    present: pd.Series, normalize_one: Callable[[str], tuple[str | None, str | None]]
+) -> tuple[pd.Series, pd.Series]:
+    """`normalize_one` on each (distinct) value: (values, problems) sharing `present`'s index."""
+    results = [normalize_one(text) for text in present.tolist()]
+    # None stands for NA here; `spread` only copies non-missing entries
+    found = pd.Series([value for value, _ in results], index=present.index, dtype=object)
+    problems = pd.Series([problem for _, problem in results], index=present.index, dtype=object)
+    return found, problems
+
+
+def na_series(index: pd.Index) -> pd.Series:
+    """An all-NA object Series: "nothing to report" / "no value" for every row."""
+    return pd.Series(pd.NA, index=index, dtype=object)
+
+
+def where_found(mask: pd.Series, text: str) -> pd.Series:
+    """`text` where `mask` is true, NA elsewhere: a problems column from a failure mask."""
+    return na_series(mask.index).mask(mask.astype(bool), text)
