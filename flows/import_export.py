@@ -261,27 +261,17 @@ def _publish(report: dict[str, Any]) -> None:
 BAD_INPUT = "bad input: "
 
 
-@flow(name="import-export", log_prints=False)
-def import_export(
-    source: str,
-    data_format: str | None = None,
+def resolve_run(
+    data_format: str | None,
+    mapping: str | Path | None,
+    *,
     action: str | None = None,
-    mapping: str | None = None,
     match_by: dict[str, str] | None = None,
-    out_dir: str | None = None,
     source_timezone: str | None = None,
     day_first: bool | None = None,
     custom_fields: list[str] | None = None,
-    settings: ImportSettings | None = None,
-) -> dict[str, Any] | State:
-    """Import one export into Kindful and return its reconciliation report.
-
-    A file that cannot be processed at all ends the run Failed with a one-line message that
-    starts with "bad input: "; a failed Kindful job raises ImportFailed after the report is
-    written.
-    """
-    logger = get_run_logger()
-    settings = settings or ImportSettings.from_env()
+) -> tuple[Mapping | None, RunOptions]:
+    """The mapping and the run options; raises InputError on bad settings."""
     loaded = load_mapping(mapping) if mapping else None
     fmt = resolve_format(data_format, loaded)
     options = resolve_options(
@@ -293,12 +283,12 @@ def import_export(
         day_first=day_first,
         custom_fields=tuple(custom_fields or ()),
     )
-    run_id = new_run_id()
-    out = Path(out_dir) if out_dir else Path(settings.ledger).parent / "runs" / run_id
-    prepared = prepare_batches(source, loaded, options, out, settings.batch_rows)
-    if prepared.error is not None:
-        return Failed(message=f"{BAD_INPUT}{prepared.error}")
-    kindful_settings = {
+    return loaded, options
+
+
+def kindful_settings(options: RunOptions, settings: ImportSettings) -> dict[str, Any]:
+    """The settings that change what Kindful does with the same rows (the ledger keys by them)."""
+    return {
         "data_format": options.data_format,
         "action": options.action,
         "match_by": options.match_by,
@@ -307,28 +297,38 @@ def import_export(
         "update_columns_except": settings.submit.update_columns_except,
         "update_columns_only": settings.submit.update_columns_only,
     }
+
+
+def load_prepared(
+    *,
+    source: str,
+    source_hash: str,
+    prepared: PreparedRun,
+    options: RunOptions,
+    settings: ImportSettings,
+    run_id: str,
+    out: Path,
+) -> dict[str, Any]:
+    """Stage, submit, poll and reconcile a prepared export's batches, serially and in order."""
+    logger = get_run_logger()
+    fmt = FORMATS[options.data_format]
+    submitted_settings = kindful_settings(options, settings)
+    fingerprint = settings_fingerprint(submitted_settings)
     ledger = Ledger(settings.ledger)
     try:
         ledger.start_run(
             source_uri=strip_query(source),
-            source_hash=source_content_hash(source),
+            source_hash=source_hash,
             target=settings.target,
-            fingerprint=settings_fingerprint(kindful_settings),
-            settings=kindful_settings,
+            fingerprint=fingerprint,
+            settings=submitted_settings,
             run_id=run_id,
         )
         if prepared.batches and settings.embedded:
             ensure_bucket(
                 s3_client(settings.staging, credentials=settings.aws_credentials), settings.staging
             )
-        run = _Run(
-            settings,
-            options,
-            ledger,
-            run_id,
-            settings_fingerprint(kindful_settings),
-            list(options.custom_fields),
-        )
+        run = _Run(settings, options, ledger, run_id, fingerprint, list(options.custom_fields))
         outcomes: list[BatchOutcome] = []
         try:
             for batch in prepared.batches:
@@ -367,3 +367,52 @@ def import_export(
         report["rows_dropped"],
     )
     return report
+
+
+@flow(name="import-export", log_prints=False)
+def import_export(
+    source: str,
+    data_format: str | None = None,
+    action: str | None = None,
+    mapping: str | None = None,
+    match_by: dict[str, str] | None = None,
+    out_dir: str | None = None,
+    source_timezone: str | None = None,
+    day_first: bool | None = None,
+    custom_fields: list[str] | None = None,
+    settings: ImportSettings | None = None,
+) -> dict[str, Any] | State:
+    """Import one export into Kindful and return its reconciliation report.
+
+    A file that cannot be processed at all ends the run Failed with a one-line message that
+    starts with "bad input: "; a failed Kindful job raises ImportFailed after the report is
+    written.
+    """
+    settings = settings or ImportSettings.from_env()
+    try:
+        loaded, options = resolve_run(
+            data_format,
+            mapping,
+            action=action,
+            match_by=match_by,
+            source_timezone=source_timezone,
+            day_first=day_first,
+            custom_fields=custom_fields,
+        )
+        source_hash = source_content_hash(source)
+    except InputError as error:
+        return Failed(message=f"{BAD_INPUT}{error}")
+    run_id = new_run_id()
+    out = Path(out_dir) if out_dir else settings.runs_dir / run_id
+    prepared = prepare_batches(source, loaded, options, out, settings.batch_rows)
+    if prepared.error is not None:
+        return Failed(message=f"{BAD_INPUT}{prepared.error}")
+    return load_prepared(
+        source=source,
+        source_hash=source_hash,
+        prepared=prepared,
+        options=options,
+        settings=settings,
+        run_id=run_id,
+        out=out,
+    )

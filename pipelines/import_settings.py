@@ -8,6 +8,7 @@ default builds these settings for its own local servers.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,13 @@ class ImportSettings:
     embedded: bool = False  # True: local sandbox + moto, nothing sent to Kindful
     # The Kindful the ledger keys its records by; the embedded sandbox's port changes per run.
     target_name: str | None = None
+
+    @property
+    def runs_dir(self) -> Path:
+        """Where run files go by default: beside a SQLite ledger, else a temp folder."""
+        if "://" in self.ledger:
+            return Path(tempfile.gettempdir()) / "kindful-etl-runs"
+        return Path(self.ledger).resolve().parent / "runs"
 
     @property
     def target(self) -> str:
