@@ -1,8 +1,10 @@
 """Source columns -> Kindful columns, from a YAML mapping file or by name.
 
 A mapping names the format and the source system, maps each source column to a Kindful column
-(optionally declaring the unit of a money column), adds constants, and lists custom fields.
-Without a mapping, columns already named as Kindful's pass straight through.
+(optionally declaring the unit of a money column, or to several columns at once), adds
+constants, and lists custom fields. Payment exports also need row rules (`skip`, `split_name`,
+`combine_time`, `flags`; see `mapping_transforms`). Without a mapping, columns already named as
+Kindful's pass straight through.
 """
 
 from __future__ import annotations
@@ -16,6 +18,21 @@ import pandas as pd
 import yaml
 
 from pipelines.errors import InputError
+from pipelines.mapping_transforms import (
+    ISSUE_COLUMNS,
+    CombineTime,
+    Flag,
+    SkipRule,
+    SplitName,
+    combine_time,
+    flag_values,
+    parse_combine_time,
+    parse_flags,
+    parse_skip,
+    parse_split_name,
+    skip_rows,
+    split_names,
+)
 from schemas.columns import FORMATS, ImportFormat, Kind
 
 Unit = Literal["dollars", "cents"]
@@ -43,16 +60,44 @@ class Mapping:
     columns: tuple[ColumnMap, ...] = ()
     constants: dict[str, str] = field(default_factory=dict)
     custom_fields: tuple[str, ...] = ()
+    split_name: tuple[SplitName, ...] = ()
+    combine_time: tuple[CombineTime, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    skip: tuple[SkipRule, ...] = ()
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        """Every source column the mapping reads, once each, in the order it names them."""
+        names = [c.source for c in self.columns]
+        names += [s.source for s in self.split_name]
+        names += [c for rule in self.combine_time for c in rule.sources]
+        names += [f.column for f in self.flags] + [r.column for r in self.skip]
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Every Kindful column the mapping writes (a repeat is an error: `check_mapping`)."""
+        return (
+            *(c.target for c in self.columns),
+            *(t for s in self.split_name for t in (s.first, s.last)),
+            *(r.target for r in self.combine_time),
+            *(f.target for f in self.flags),
+            *self.constants,
+        )
 
 
 @dataclass(frozen=True)
 class MappedFrame:
-    """The frame renamed to Kindful columns, with what the mapping decided about it."""
+    """The frame renamed to Kindful columns, with what the mapping decided about it.
+
+    Rows a `skip` rule matched are not in `frame`; `skipped` holds their rejects.
+    """
 
     frame: pd.DataFrame
     units: dict[str, Unit]
     custom_fields: tuple[str, ...]
     ignored_columns: tuple[str, ...]
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
 
 
 def _text(value: Any, where: str) -> str:
@@ -61,7 +106,16 @@ def _text(value: Any, where: str) -> str:
     return str(value)
 
 
-def _parse_column(source: str, spec: Any) -> ColumnMap:
+def _parse_column(source: str, spec: Any) -> tuple[ColumnMap, ...]:
+    """`src: target`, `src: {to: target, unit: dollars}` or `src: [target, other_target]`."""
+    if isinstance(spec, list):
+        if not spec:
+            raise InputError(f"mapping: column {source!r} maps to an empty list")
+        return tuple(ColumnMap(source, _text(t, f"columns.{source}")) for t in spec)
+    return (_parse_one_column(source, spec),)
+
+
+def _parse_one_column(source: str, spec: Any) -> ColumnMap:
     if isinstance(spec, dict):
         unknown = set(spec) - {"to", "unit"}
         if unknown or "to" not in spec:
@@ -79,46 +133,69 @@ def load_mapping(path: str | Path) -> Mapping:
     """Parse and check a mapping file; raise InputError with one line on any problem."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"mapping file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(f"mapping file {path.name} is not valid YAML: {first}") from None
+        raise InputError(f"mapping file {path.name} cannot be read: {first}") from None
+    return parse_mapping_text(text, path.stem.removesuffix(".mapping"), path.name)
+
+
+def parse_mapping_text(text: str, name: str, shown: str | None = None) -> Mapping:
+    """A mapping from YAML text (a file's, a preset's); `shown` names it in errors."""
+    shown = shown or name
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(f"mapping file {shown} is not valid YAML: {first}") from None
+    return parse_mapping(document, name, shown)
+
+
+_KEYS = {
+    "data_format", "source_system", "action", "match_by", "source_timezone", "day_first",
+    "columns", "constants", "custom_fields", "split_name", "combine_time", "flags", "skip",
+}  # fmt: skip
+
+
+def parse_mapping(document: Any, name: str, shown: str | None = None) -> Mapping:
+    """Check a loaded YAML document and turn it into a Mapping."""
+    shown = shown or name
     if not isinstance(document, dict):
-        raise InputError(f"mapping file {path.name} must be a YAML mapping")
-    known = {
-        "data_format", "source_system", "action", "match_by", "source_timezone",
-        "day_first", "columns", "constants", "custom_fields",
-    }  # fmt: skip
-    unknown = sorted(set(document) - known)
+        raise InputError(f"mapping file {shown} must be a YAML mapping")
+    unknown = sorted(str(k) for k in set(document) - _KEYS)
     if unknown:
-        raise InputError(f"mapping file {path.name}: unknown key(s) {', '.join(unknown)}")
+        raise InputError(f"mapping file {shown}: unknown key(s) {', '.join(unknown)}")
     columns = document.get("columns") or {}
     constants = document.get("constants") or {}
     match_by = document.get("match_by") or {}
     custom = document.get("custom_fields") or []
     if not isinstance(columns, dict) or not isinstance(constants, dict):
-        raise InputError(f"mapping file {path.name}: columns and constants must be mappings")
+        raise InputError(f"mapping file {shown}: columns and constants must be mappings")
     if not isinstance(match_by, dict) or not isinstance(custom, list):
-        raise InputError(f"mapping file {path.name}: match_by is a mapping, custom_fields a list")
+        raise InputError(f"mapping file {shown}: match_by is a mapping, custom_fields a list")
     action = document.get("action")
     if action is not None and action not in ACTIONS:
-        raise InputError(f"mapping file {path.name}: action must be create or update")
+        raise InputError(f"mapping file {shown}: action must be create or update")
     day_first = document.get("day_first")
     if day_first is not None and not isinstance(day_first, bool):
-        raise InputError(f"mapping file {path.name}: day_first must be true or false")
+        raise InputError(f"mapping file {shown}: day_first must be true or false")
     return Mapping(
-        name=path.stem.removesuffix(".mapping"),
+        name=name,
         data_format=document.get("data_format"),
         source_system=document.get("source_system"),
         action=action,
         match_by={str(k): _text(v, f"match_by.{k}") for k, v in match_by.items()},
         source_timezone=document.get("source_timezone"),
         day_first=day_first,
-        columns=tuple(_parse_column(str(s), spec) for s, spec in columns.items()),
+        columns=tuple(c for s, spec in columns.items() for c in _parse_column(str(s), spec)),
         constants={str(k): _text(v, f"constants.{k}") for k, v in constants.items()},
         custom_fields=tuple(_text(c, "custom_fields") for c in custom),
+        split_name=parse_split_name(document.get("split_name")),
+        combine_time=parse_combine_time(document.get("combine_time")),
+        flags=parse_flags(document.get("flags")),
+        skip=parse_skip(document.get("skip")),
     )
 
 
@@ -128,8 +205,8 @@ def _loose(name: str) -> str:
 
 
 def check_mapping(mapping: Mapping, fmt: ImportFormat) -> None:
-    """Refuse mappings that target columns the format does not have."""
-    targets = [c.target for c in mapping.columns] + list(mapping.constants)
+    """Refuse mappings that target columns the format does not have, or the wrong kind."""
+    targets = mapping.targets
     unknown = sorted({t for t in targets if fmt.column(t) is None})
     if unknown:
         raise InputError(f"mapping targets column(s) not in {fmt.name}: {', '.join(unknown)}")
@@ -142,6 +219,33 @@ def check_mapping(mapping: Mapping, fmt: ImportFormat) -> None:
         column = fmt.column(column_map.target)
         if column_map.unit and (column is None or column.kind is not Kind.CENTS):
             raise InputError(f"mapping gives a unit to {column_map.target}, which is not money")
+    for flag in mapping.flags:
+        column = fmt.column(flag.target)
+        if column is None or column.kind is not Kind.BOOLEAN:
+            raise InputError(f"mapping flags {flag.target}, which is not a true/false column")
+    for rule in mapping.combine_time:
+        column = fmt.column(rule.target)
+        if column is None or column.kind is not Kind.TIMESTAMP:
+            raise InputError(f"mapping combines a time into {rule.target}, not a timestamp")
+
+
+def column_sources(mapping: Mapping) -> dict[str, str]:
+    """Kindful column -> where its value comes from, in words (for `mapping check`)."""
+    sources: dict[str, str] = {}
+    for column_map in mapping.columns:
+        unit = f" (in {column_map.unit})" if column_map.unit else ""
+        sources[column_map.target] = f"{column_map.source}{unit}"
+    for split in mapping.split_name:
+        sources[split.first] = f"{split.source} (full name, first part)"
+        sources[split.last] = f"{split.source} (full name, last word)"
+    for rule in mapping.combine_time:
+        sources[rule.target] = " + ".join(rule.sources)
+    for flag in mapping.flags:
+        test = "> 0" if flag.positive else f"in {', '.join(flag.values)}"
+        sources[flag.target] = f"{flag.column} ({test})"
+    for name in mapping.constants:
+        sources[name] = "constant"
+    return sources
 
 
 def apply_mapping(
@@ -150,34 +254,61 @@ def apply_mapping(
     mapping: Mapping | None,
     custom_fields: tuple[str, ...] = (),
 ) -> MappedFrame:
-    """Rename to Kindful columns, add constants, keep custom fields, list what was ignored."""
+    """Rename to Kindful columns, apply the row rules, add constants, keep custom fields."""
     custom = custom_fields  # already merged with the mapping's (`resolve_options`)
     missing_custom = [c for c in custom if c not in frame.columns]
     if missing_custom:
         raise InputError(f"custom field column(s) not in the file: {', '.join(missing_custom)}")
-    renames: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []  # (source, target)
     units: dict[str, Unit] = {}
+    used: tuple[str, ...] = ()
+    skipped = pd.DataFrame(columns=ISSUE_COLUMNS)
     if mapping is not None:
         check_mapping(mapping, fmt)
-        absent = [c.source for c in mapping.columns if c.source not in frame.columns]
+        used = mapping.source_columns
+        absent = [c for c in used if c not in frame.columns]
         if absent:
             raise InputError(f"mapped column(s) not in the file: {', '.join(absent)}")
+        if mapping.skip:
+            dropped, skipped = skip_rows(frame, mapping.skip)
+            frame = frame[~dropped.to_numpy(dtype=bool)]
         for column_map in mapping.columns:
-            renames[column_map.source] = column_map.target
+            pairs.append((column_map.source, column_map.target))
             if column_map.unit:
                 units[column_map.target] = column_map.unit
     else:
         by_loose = {_loose(name): name for name in fmt.names}
         for source in frame.columns:
             target = by_loose.get(_loose(str(source)))
-            if target is not None and source not in custom and target not in renames.values():
-                renames[str(source)] = target
-    kept = [*renames, *(c for c in custom if c not in renames)]
+            taken = {t for _, t in pairs}
+            if target is not None and source not in custom and target not in taken:
+                pairs.append((str(source), target))
+        used = tuple(s for s, _ in pairs)
+    out: dict[str, pd.Series] = {target: frame[source] for source, target in pairs}
+    if mapping is not None:
+        out.update(_derived(frame, mapping))
+    renamed = {s for s, _ in pairs}
+    for name in custom:
+        if name not in renamed:
+            out[name] = frame[name]
+    kept = {*used, *custom}
     ignored = tuple(str(c) for c in frame.columns if c not in kept)
-    mapped = frame[kept].rename(columns=renames)
+    mapped = pd.DataFrame(out, index=frame.index)
     for target, value in (mapping.constants if mapping else {}).items():
         mapped[target] = value
-    return MappedFrame(mapped, units, custom, ignored)
+    return MappedFrame(mapped, units, custom, ignored, skipped)
+
+
+def _derived(frame: pd.DataFrame, mapping: Mapping) -> dict[str, pd.Series]:
+    """The columns the row rules make: split names, combined times, flags."""
+    out: dict[str, pd.Series] = {}
+    for split in mapping.split_name:
+        out[split.first], out[split.last] = split_names(frame[split.source])
+    for rule in mapping.combine_time:
+        out[rule.target] = combine_time(frame, rule)
+    for flag in mapping.flags:
+        out[flag.target] = flag_values(frame, flag)
+    return out
 
 
 def resolve_format(requested: str | None, mapping: Mapping | None) -> ImportFormat:

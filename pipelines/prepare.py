@@ -57,16 +57,15 @@ def prepare_chunk(
         frame, mapped.frame, options.data_format, options.action, options.contact_match
     )
     # A value the normalizer refused is NA to the schema too: keep only the first reason.
+    # Rows a mapping's skip rule matched never reached the normalizer: their reject is the rule.
+    found = (mapped.skipped, normalized.rejects, schema_rejects)
     rejects = (
-        pd.concat(
-            [f for f in (normalized.rejects, schema_rejects) if not f.empty] or [schema_rejects],
-            ignore_index=True,
-        )
+        pd.concat([f for f in found if not f.empty] or [schema_rejects], ignore_index=True)
         .drop_duplicates(["source_row", "column"])
         .sort_values(["source_row"], kind="stable", ignore_index=True)
     )
     rejected_rows = pd.Index(rejects["source_row"].astype("int64").unique() - 1)
-    accepted = frame.drop(index=rejected_rows)
+    accepted = frame.drop(index=rejected_rows, errors="ignore")  # skipped rows are not in it
     warnings = normalized.warnings
     if not warnings.empty:
         # A rejected record's warnings would only distract: its reject says what to fix.
