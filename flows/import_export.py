@@ -84,10 +84,18 @@ def prepare_batches(
     """Read, map, normalize and validate the export; write the run files and the batches."""
     writer = OutputWriter(out_dir)
     batch_writer = BatchWriter(out_dir / "batches", batch_rows)
+    logger = get_run_logger()
     try:
         for chunk in prepare_export(source, mapping, options):
             writer.write(chunk)
             batch_writer.add(chunk.accepted)
+            # Progress for long runs: counts only, never values.
+            logger.info(
+                "progress: %d rows read, %d rejected, %d batches written",
+                writer.rows_read,
+                writer.rows_rejected,
+                len(batch_writer.batches),
+            )
     except (InputError, ExportError) as error:
         # Bad input is an answer, not a crash: no traceback in the logs.
         return PreparedRun({}, [], error=str(error))
@@ -101,7 +109,7 @@ def prepare_batches(
         custom_fields=list(options.custom_fields),
         mapping=mapping.name if mapping else None,
     )
-    get_run_logger().info(
+    logger.info(
         "read %d rows: %d accepted, %d rejected, %d batches",
         summary["rows_read"],
         summary["rows_accepted"],
@@ -157,6 +165,7 @@ class _Run:
     run_id: str
     fingerprint: str
     custom_fields: list[str]
+    batch_total: int = 0
 
     @property
     def target(self) -> str:
@@ -195,7 +204,13 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
         run.record(batch, STAGED, s3_key=staged.key)
         job_id = submit(run.settings, run.options, staged, run.custom_fields)
         run.record(batch, SUBMITTED, job_id=job_id, s3_key=staged.key)
-        logger.info("%s: %d rows submitted as job %s", batch.name, batch.rows, job_id)
+        logger.info(
+            "%s of %d: %d rows submitted as job %s",
+            batch.name,
+            run.batch_total,
+            batch.rows,
+            job_id,
+        )
     result = await_job(run.settings, job_id)
     resubmitted = False
     if result.status == "load_failed" and _URL_FAILURE.search(result.message or ""):
@@ -328,7 +343,15 @@ def load_prepared(
             ensure_bucket(
                 s3_client(settings.staging, credentials=settings.aws_credentials), settings.staging
             )
-        run = _Run(settings, options, ledger, run_id, fingerprint, list(options.custom_fields))
+        run = _Run(
+            settings,
+            options,
+            ledger,
+            run_id,
+            fingerprint,
+            list(options.custom_fields),
+            batch_total=len(prepared.batches),
+        )
         outcomes: list[BatchOutcome] = []
         try:
             for batch in prepared.batches:
