@@ -1,9 +1,10 @@
 """Write the synthetic, deliberately messy exports in `data_samples/` (and their README).
 
 The samples exercise the reader and the normalizers the way real exports do: a BOM, a
-semicolon-delimited Windows-1252 file, JSON lines, a real spreadsheet and a Classy export with
-its mapping. Every person, address and email is invented (example.org / example.com, 555-01xx
-phone numbers). Output is byte-for-byte deterministic (seeded RNG, fixed zip timestamps), so
+semicolon-delimited Windows-1252 file, JSON lines, a real spreadsheet, and Classy, Stripe and
+PayPal exports with their mappings (Stripe's and PayPal's are the shipped presets, copied).
+Every person, address and email is invented (example.org / example.com, 555-01xx phone
+numbers). Output is byte-for-byte deterministic (seeded RNG, fixed zip timestamps), so
 re-running the script after a change shows a reviewable diff.
 
 Usage: python scripts/make_samples.py [OUT_DIR]   (default: data_samples/ beside scripts/)
@@ -19,6 +20,7 @@ import random
 import re
 import sys
 import zipfile
+import zoneinfo
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -95,9 +97,19 @@ def _email(first: str, last: str, n: int, domain: str = "example.org") -> str:
     return f"{first.lower()}.{last.lower()}{n}@{domain}"
 
 
-def _csv_text(header: Sequence[str], rows: Sequence[Sequence[str]], sep: str, eol: str) -> str:
+def _csv_text(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    sep: str,
+    eol: str,
+    *,
+    quote_all: bool = False,
+) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=sep, lineterminator=eol, quoting=csv.QUOTE_MINIMAL)
+    if quote_all:
+        writer = csv.writer(buffer, delimiter=sep, lineterminator=eol, quoting=csv.QUOTE_ALL)
+    else:
+        writer = csv.writer(buffer, delimiter=sep, lineterminator=eol, quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
@@ -541,6 +553,191 @@ custom_fields: []
 
 
 # --------------------------------------------------------------------------------------------
+# stripe_payments.csv and paypal_activity.csv (their mappings are the shipped presets)
+# --------------------------------------------------------------------------------------------
+
+PRESETS = ROOT / "pipelines" / "presets"
+PACIFIC = zoneinfo.ZoneInfo("America/Los_Angeles")
+
+STRIPE_COLUMNS = [
+    "id", "Description", "Created (UTC)", "Amount", "Amount Refunded", "Currency",
+    "Converted Amount", "Fee", "Status", "Customer ID", "Customer Email", "Card Name",
+    "Card Brand", "Card Last4", "Card Address Line1", "Card Address Line2", "Card Address City",
+    "Card Address State", "Card Address Zip", "Card Address Country",
+]  # fmt: skip
+STRIPE_FAILED = (6, 13)  # Status "Failed" / "failed": skipped ("payment failed")
+STRIPE_FAILED_NO_NAME = 13  # ... with a blank Card Name: the skip is its only reason
+STRIPE_REFUNDED = 9  # Status "Refunded", Amount Refunded = Amount: imported, was_refunded true
+STRIPE_PARTIAL_REFUND = 17  # Status "Paid", Amount Refunded 10.00: imported, was_refunded true
+STRIPE_INVERTED_NAME = 4  # Card Name "Last, First"
+STRIPE_SUFFIX_NAME = 11  # Card Name "First Last Jr."
+STRIPE_NO_NAME = 20  # blank Card Name, no company: rejected by the contact name rule
+STRIPE_ZERO = 22  # Amount 0.00 (a card check): rejected, amount must be > 0
+STRIPE_ROWS = 25
+
+
+def stripe_payments() -> bytes:
+    """A Stripe payments export: failed charges, refunds, full names on the card, UTC times."""
+    rng = _rng("stripe_payments")
+    amounts = ["25.00", "100.00", "50.00", "1000.00", "250.00", "35.50", "10.00"]
+    brands = ["Visa", "MasterCard", "American Express", "Discover"]
+    rows: list[list[str]] = []
+    for n in range(1, STRIPE_ROWS + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        city, states, prefix = US_PLACES[n % len(US_PLACES)]
+        created = _when(rng, 2024, 2024)
+        amount = amounts[n % len(amounts)]
+        status, refunded = "Paid", "0.00"
+        if n in STRIPE_FAILED:
+            status = "Failed" if n == STRIPE_FAILED[0] else "failed"
+        if n == STRIPE_REFUNDED:
+            status, refunded = "Refunded", amount
+        if n == STRIPE_PARTIAL_REFUND:
+            refunded = "10.00"
+        name = f"{first} {last}"
+        if n == STRIPE_INVERTED_NAME:
+            name = f"{last}, {first}"
+        if n == STRIPE_SUFFIX_NAME:
+            name = f"{first} {last} Jr."
+        if n in (STRIPE_NO_NAME, STRIPE_FAILED_NO_NAME):
+            name = ""
+        if n == STRIPE_ZERO:
+            amount = "0.00"
+        cents = int(amount.replace(".", ""))
+        fee = "0.00" if status.lower() == "failed" else f"{(cents * 29 // 1000 + 30) / 100:.2f}"
+        rows.append(
+            [
+                f"ch_3Ox{n:04d}SampleCharge{rng.randrange(10**6):06d}",
+                "Spring appeal donation" if n % 3 else "Monthly gift",
+                created.strftime("%Y-%m-%d %H:%M:%S"),
+                amount,
+                refunded,
+                "usd",
+                amount,
+                fee,
+                status,
+                f"cus_Sample{n:04d}" if n % 4 else "",  # guests have no customer
+                _email(first, last, n, "example.com"),
+                name,
+                brands[n % len(brands)],
+                f"{4000 + n:04d}",
+                f"{rng.randrange(10, 9999)} {rng.choice(STREETS)}",
+                "Apt 4" if n % 8 == 0 else "",
+                city,
+                states[1],
+                f"{prefix}{rng.randrange(10, 100)}",
+                "US",
+            ]
+        )
+    return _csv_text(STRIPE_COLUMNS, rows, ",", "\n").encode("utf-8")
+
+
+PAYPAL_COLUMNS = [
+    "Date", "Time", "Time zone", "Name", "Type", "Status", "Currency", "Gross", "Fee", "Net",
+    "From Email Address", "To Email Address", "Transaction ID", "Address Line 1",
+    "Address Line 2/District/Neighborhood", "Town/City",
+    "State/Province/Region/County/Territory/Prefecture/Republic", "Zip/Postal Code", "Country",
+    "Contact Phone Number", "Item Title", "Reference Txn ID", "Note", "Balance",
+]  # fmt: skip
+PAYPAL_REFUND = 7  # Type "Payment Refund", Gross -25.00: skipped (refund of an earlier payment)
+PAYPAL_REFUNDED = 2  # ... the payment that refund names: imported as it stands
+PAYPAL_CONVERSION = (12, 13)  # "General Currency Conversion": skipped (not a payment received)
+PAYPAL_PENDING = 15  # Status "Pending": skipped (not completed yet)
+PAYPAL_DENIED = 18  # Status "Denied": skipped (denied or failed)
+PAYPAL_ONE_NAME = 21  # Name "Cher": no last name, rejected by the contact name rule
+PAYPAL_SUFFIX_NAME = 9  # Name "First Last Jr."
+PAYPAL_ROWS = 25
+PAYPAL_START = dt.datetime(2023, 12, 20, 8, tzinfo=UTC)
+
+
+def paypal_activity() -> bytes:
+    """A PayPal activity download: local date/time/zone columns, refunds and bookkeeping rows."""
+    rng = _rng("paypal_activity")
+    grosses = ["25.00", "100.00", "1,000.00", "50.00", "250.00", "1,500.00", "20.00"]
+    types = ["Donation Payment", "Donation Payment", "Website Payment", "Subscription Payment"]
+    rows: list[list[str]] = []
+    balance = 0
+    ids: list[str] = []
+    for n in range(1, PAYPAL_ROWS + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        city, states, prefix = US_PLACES[n % len(US_PLACES)]
+        # in date order, as PayPal lists them; 2024's DST changes fall between rows
+        moment = PAYPAL_START + dt.timedelta(days=13 * n, seconds=rng.randrange(86_400))
+        local = moment.astimezone(PACIFIC)
+        gross = grosses[n % len(grosses)]
+        kind, status, name = types[n % len(types)], "Completed", f"{first} {last}"
+        email, reference, note = _email(first, last, n, "example.com"), "", ""
+        tx_id = f"{rng.randrange(16**8):08X}{n:02d}SAMPLE{rng.randrange(100):02d}"
+        if n == PAYPAL_REFUND:
+            kind, gross, reference = "Payment Refund", "-25.00", ids[PAYPAL_REFUNDED - 1]
+            name, email = rows[PAYPAL_REFUNDED - 1][3], rows[PAYPAL_REFUNDED - 1][10]
+            gross = "-" + rows[PAYPAL_REFUNDED - 1][7]
+        if n in PAYPAL_CONVERSION:
+            kind, name, email = "General Currency Conversion", "", ""
+            gross = "-23.10" if n == PAYPAL_CONVERSION[0] else "25.00"
+        if n == PAYPAL_PENDING:
+            status = "Pending"
+        if n == PAYPAL_DENIED:
+            status = "Denied"
+        if n == PAYPAL_ONE_NAME:
+            name = "Cher"
+        if n == PAYPAL_SUFFIX_NAME:
+            name = f"{first} {last} Jr."
+        if n % 5 == 0:
+            note = "In honor of my mother, for the scholarship fund"
+        cents = int(gross.replace(",", "").replace(".", ""))
+        is_gift = kind not in ("General Currency Conversion", "Payment Refund")
+        fee_cents = -(abs(cents) * 22 // 1000 + 49) if is_gift else 0
+        if kind == "Payment Refund":
+            fee_cents = 0
+        net = cents + fee_cents
+        if status == "Completed":
+            balance += net
+        rows.append(
+            [
+                local.strftime("%m/%d/%Y"),
+                local.strftime("%H:%M:%S"),
+                str(local.tzname()),
+                name,
+                kind,
+                status,
+                "USD",
+                gross,
+                _paypal_money(fee_cents),
+                _paypal_money(net),
+                email,
+                "donations@example.org" if kind != "General Currency Conversion" else "",
+                tx_id,
+                f"{rng.randrange(10, 9999)} {rng.choice(STREETS)}" if name else "",
+                "Unit 3" if name and n % 6 == 0 else "",
+                city if name else "",
+                states[0] if name else "",
+                f"{prefix}{rng.randrange(10, 100)}" if name else "",
+                "United States" if name else "",
+                f"615-555-01{n:02d}" if name and n % 3 else "",
+                "Donation" if is_gift else "",
+                reference,
+                note,
+                _paypal_money(balance),
+            ]
+        )
+        ids.append(tx_id)
+    text = _csv_text(PAYPAL_COLUMNS, rows, ",", "\r\n", quote_all=True)
+    return b"\xef\xbb\xbf" + text.encode("utf-8")
+
+
+def _paypal_money(cents: int) -> str:
+    """PayPal's spelling: "1,234.56", "-5.00"."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+def _preset(name: str) -> Callable[[], bytes]:
+    """A sample's mapping is the shipped preset, byte for byte."""
+    return (PRESETS / f"{name}.yaml").read_bytes
+
+
+# --------------------------------------------------------------------------------------------
 # README
 # --------------------------------------------------------------------------------------------
 
@@ -601,6 +798,36 @@ def readme() -> bytes:
         "| `classy_transactions.mapping.yaml` | mapping | the mapping for the Classy export "
         "(action update, transaction_updated_at from updated_at, campaign constant Classy) | "
         "- |",
+        "| `stripe_payments.csv` | Stripe payments export, mapped by "
+        "`stripe_payments.mapping.yaml` to contact_with_transaction | `Created (UTC)` as "
+        "`2024-03-01 14:22:05`; amounts `25.00`; full names in `Card Name` (row "
+        f"{STRIPE_INVERTED_NAME} as `Last, First`, row {STRIPE_SUFFIX_NAME} with `Jr.`); "
+        "guests without a Customer ID; "
+        f"row {STRIPE_REFUNDED} refunded in full (Status `Refunded`) and row "
+        f"{STRIPE_PARTIAL_REFUND} in part (`Amount Refunded` 10.00): both imported with "
+        "was_refunded true | "
+        f"rows {STRIPE_FAILED[0]} and {STRIPE_FAILED[1]}: Status `Failed`/`failed`, skipped "
+        f"(`skipped: payment failed`; row {STRIPE_FAILED_NO_NAME} also has no name, the skip is "
+        f"its only reason); row {STRIPE_NO_NAME}: blank Card Name and no company; "
+        f"row {STRIPE_ZERO}: Amount `0.00` (must be > 0) |",
+        "| `stripe_payments.mapping.yaml` | mapping | the shipped preset "
+        "`pipelines/presets/stripe_payments.yaml` (split_name, was_refunded from Amount "
+        "Refunded, skip failed) | - |",
+        "| `paypal_activity.csv` | PayPal activity download, mapped by "
+        "`paypal_activity.mapping.yaml` to contact_with_transaction | UTF-8 with BOM, every "
+        "field quoted, CRLF; Date `03/01/2024` + Time `14:22:05` + Time zone `PST`/`PDT` "
+        "(combined into transaction_time); Gross `1,000.00` in dollars, Fee and Net ignored; "
+        f"full names in `Name` (row {PAYPAL_SUFFIX_NAME} with `Jr.`); row {PAYPAL_REFUNDED} "
+        f"is the payment row {PAYPAL_REFUND} refunds (imported as it stands) | "
+        f"row {PAYPAL_REFUND}: Type `Payment Refund`, Gross negative (`skipped: refund of an "
+        f"earlier payment`); rows {PAYPAL_CONVERSION[0]} and {PAYPAL_CONVERSION[1]}: Type "
+        "`General Currency Conversion` (`skipped: not a payment received`); "
+        f"row {PAYPAL_PENDING}: Status `Pending` (`skipped: payment not completed yet`); "
+        f"row {PAYPAL_DENIED}: Status `Denied` (`skipped: payment denied or failed`); "
+        f"row {PAYPAL_ONE_NAME}: Name `Cher` has no last name (no company either) |",
+        "| `paypal_activity.mapping.yaml` | mapping | the shipped preset "
+        "`pipelines/presets/paypal_activity.yaml` (split_name, combine_time with US zone "
+        "offsets, refunds and bookkeeping rows skipped) | - |",
         "",
     ]
     return "\n".join(lines).encode("utf-8")
@@ -614,6 +841,10 @@ OUTPUTS: dict[str, Callable[[], bytes]] = {
     "spreadsheet_contacts.xlsx": spreadsheet_contacts,
     "classy_transactions.csv": classy_transactions,
     "classy_transactions.mapping.yaml": lambda: CLASSY_MAPPING.encode("utf-8"),
+    "stripe_payments.csv": stripe_payments,
+    "stripe_payments.mapping.yaml": _preset("stripe_payments"),
+    "paypal_activity.csv": paypal_activity,
+    "paypal_activity.mapping.yaml": _preset("paypal_activity"),
     "README.md": readme,
 }
 
