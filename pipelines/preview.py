@@ -282,12 +282,12 @@ def _decide(
         return "leave alone", f"the row has no {column}, so an update leaves it as it is"
     if record.updated_at is None:
         return "cannot preview", "Kindful did not say when it was last updated"
-    newer = row_time > record.updated_at
-    return (
-        "update" if newer else "leave alone",
-        f"{column} {_show_time(row_time)} is {'' if newer else 'not '}newer than Kindful's "
-        f"{_show_time(record.updated_at)}",
-    )
+    ours, theirs = _show_time(row_time), _show_time(record.updated_at)
+    if row_time > record.updated_at:
+        return "update", f"{column} {ours} is newer than Kindful's {theirs}"
+    if ours == theirs:
+        return "leave alone", f"{column} {ours} is the same as Kindful's"
+    return "leave alone", f"{column} {ours} is older than Kindful's {theirs}"
 
 
 def _joined(*parts: str) -> str:
