@@ -236,8 +236,8 @@ def column_sources(mapping: Mapping) -> dict[str, str]:
         unit = f" (in {column_map.unit})" if column_map.unit else ""
         sources[column_map.target] = f"{column_map.source}{unit}"
     for split in mapping.split_name:
-        sources[split.first] = f"{split.source} (full name, first part)"
-        sources[split.last] = f"{split.source} (full name, last word)"
+        sources[split.first] = f"{split.source} (full name: first name)"
+        sources[split.last] = f"{split.source} (full name: last name)"
     for rule in mapping.combine_time:
         sources[rule.target] = " + ".join(rule.sources)
     for flag in mapping.flags:
