@@ -294,6 +294,13 @@ def _joined(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
+class _HideEmailExist(logging.Filter):
+    """httpx logs each request's URL at INFO; an email_exist URL carries the email."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "email_exist" not in record.getMessage()
+
+
 # -- the plan ----------------------------------------------------------------------------------
 
 Line = tuple[int, str, str, str, str, str]  # PREVIEW_COLUMNS
@@ -346,10 +353,15 @@ class _Planner:
             and len(emails) <= self.email_exist_max
         ):
             # A create run needs no timestamps: "does this email exist" is the whole question.
-            for email in sorted(emails):
-                if self.client.email_exists(email):
-                    record = _Record(None, None, None, " (contacts/email_exist)")
-                    self.contacts.add(record, {"email": email})
+            quiet, httpx_logger = _HideEmailExist(), logging.getLogger("httpx")
+            httpx_logger.addFilter(quiet)
+            try:
+                for email in sorted(emails):
+                    if self.client.email_exists(email):
+                        record = _Record(None, None, None, " (contacts/email_exist)")
+                        self.contacts.add(record, {"email": email})
+            finally:
+                httpx_logger.removeFilter(quiet)
             self.reads["contacts/email_exist"] = len(emails)
             return
         query: list[Any] = []
