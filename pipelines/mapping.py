@@ -90,7 +90,8 @@ class Mapping:
 class MappedFrame:
     """The frame renamed to Kindful columns, with what the mapping decided about it.
 
-    Rows a `skip` rule matched are not in `frame`; `skipped` holds their rejects.
+    Rows a `skip` rule matched stay in `frame`, so every chunk yields the same columns whatever
+    it skips; `skipped` holds their rejects, which stand in for any other problem of theirs.
     """
 
     frame: pd.DataFrame
@@ -270,8 +271,7 @@ def apply_mapping(
         if absent:
             raise InputError(f"mapped column(s) not in the file: {', '.join(absent)}")
         if mapping.skip:
-            dropped, skipped = skip_rows(frame, mapping.skip)
-            frame = frame[~dropped.to_numpy(dtype=bool)]
+            _, skipped = skip_rows(frame, mapping.skip)
         for column_map in mapping.columns:
             pairs.append((column_map.source, column_map.target))
             if column_map.unit:

@@ -264,7 +264,12 @@ def skip_rows(frame: pd.DataFrame, rules: Iterable[SkipRule]) -> tuple[pd.Series
 
 def split_names(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(first, last) names by the rule in the module docstring; NA where there is none."""
-    text = as_strings(values).str.strip().str.replace(r"\s+", " ", regex=True)
+    if values.empty:
+        return pd.Series(index=values.index, dtype=object), pd.Series(
+            index=values.index, dtype=object
+        )
+    # Blank as "" so the partitions below always have three columns (NA rows would not).
+    text = as_strings(values).fillna("").str.strip().str.replace(r"\s+", " ", regex=True)
     suffix = pd.Series("", index=text.index, dtype="str")
     has_suffix = text.str.contains(_HAS_SUFFIX).fillna(False).astype(bool)
     if has_suffix.any():

@@ -57,15 +57,17 @@ def prepare_chunk(
         frame, mapped.frame, options.data_format, options.action, options.contact_match
     )
     # A value the normalizer refused is NA to the schema too: keep only the first reason.
-    # Rows a mapping's skip rule matched never reached the normalizer: their reject is the rule.
-    found = (mapped.skipped, normalized.rejects, schema_rejects)
+    # A row a mapping's skip rule matched has that rule as its one reject; nothing else counts.
+    skipped = mapped.skipped["source_row"]
+    others = [f[~f["source_row"].isin(skipped)] for f in (normalized.rejects, schema_rejects)]
+    found = [mapped.skipped, *others]
     rejects = (
         pd.concat([f for f in found if not f.empty] or [schema_rejects], ignore_index=True)
         .drop_duplicates(["source_row", "column"])
         .sort_values(["source_row"], kind="stable", ignore_index=True)
     )
     rejected_rows = pd.Index(rejects["source_row"].astype("int64").unique() - 1)
-    accepted = frame.drop(index=rejected_rows, errors="ignore")  # skipped rows are not in it
+    accepted = frame.drop(index=rejected_rows)
     warnings = normalized.warnings
     if not warnings.empty:
         # A rejected record's warnings would only distract: its reject says what to fix.
