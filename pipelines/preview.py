@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -85,8 +85,6 @@ _KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "paypal_transaction_id": ("paypal_transaction_id",),
     "authorize_transaction_id": ("authorize_transaction_id",),
 }
-_TRANSACTION_KEYS = ("stripe_charge_id", "paypal_transaction_id", "authorize_transaction_id")
-_CONTACT_KEYS = tuple(k for k in _KEY_COLUMNS if k not in _TRANSACTION_KEYS)
 # 003: a row without an id is matched by these, in order.
 _CONTACT_FALLBACKS = ("first_name_last_name_email", "company_name_email")
 _EMAIL_KEYS = frozenset({"email", "first_name_last_name_email", "company_name_email"})
@@ -200,6 +198,8 @@ class _Index:
         for column, aliases in _ALIASES.items():
             values[column] = next((item[a] for a in aliases if item.get(a)), None)
         kindful_id = None if item.get("id") is None else str(item["id"])
+        if kindful_id is not None and kindful_id in self.by_id:
+            return  # seen on an earlier page
         external = item.get("external_id")
         record = _Record(
             kindful_id=kindful_id,
@@ -257,6 +257,13 @@ def _find(
             if tried[-1].record is not None:
                 return tried[-1]
     return tried[0] if tried else _Match(how, None, None)
+
+
+def _key_names(how: str, fallbacks: tuple[str, ...]) -> tuple[str, ...]:
+    """The match keys worth computing: those this run's match_by can use."""
+    if how == "external_id":
+        return fallbacks
+    return (how,) if how in _KEY_COLUMNS else ()
 
 
 def _describe(kind: str, match: _Match) -> str:
@@ -321,6 +328,8 @@ class _Planner:
         self.has_contact = options.data_format != "split_transaction"
         self.contact_how = options.match_by.get("contact", "external_id")
         self.activity_how = options.match_by.get("transaction", "external_id")
+        self.contact_keys = _key_names(self.contact_how, _CONTACT_FALLBACKS)
+        self.activity_keys = _key_names(self.activity_how, ())
         self.contacts = _Index()
         self.transactions = _Index()
         self.reads: dict[str, int] = {}
@@ -330,23 +339,26 @@ class _Planner:
 
     # reading Kindful
 
-    def load(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
-        if not rows:
+    def load(self, frames: list[pd.DataFrame]) -> None:
+        if not any(len(frame) for frame in frames):
             return
         if self.has_contact:
-            self._load_contacts(rows)
+            self._load_contacts(frames)
         if self.activity is not None and self.activity.kind in ("transaction", "split_transaction"):
             query: list[Any] = ["linked"] if self.activity_how == "external_id" else []
             for item in self.client.query_transactions(
                 query, columns={"transaction": ["all"]}, per_page=_PER_PAGE
             ):
                 if item.get("record_type", "transaction") == "transaction":
-                    self.transactions.add_answer(item, _TRANSACTION_KEYS)
+                    self.transactions.add_answer(item, self.activity_keys)
             self.transactions.oldest_first()
             self.reads["transactions/query"] = self.transactions.read
 
-    def _load_contacts(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
-        emails = {_norm(v["email"]) for _, v in rows if v.get("email")}
+    def _load_contacts(self, frames: list[pd.DataFrame]) -> None:
+        emails: set[str] = set()
+        for frame in frames:
+            if "email" in frame.columns and len(emails) <= self.email_exist_max:
+                emails.update(_norm(e) for e in frame["email"].dropna())
         if (
             self.contact_how == "email"
             and self.options.action == "create"
@@ -367,26 +379,32 @@ class _Planner:
         query: list[Any] = []
         if self.contact_how == "external_id":
             # Matching by external id only ever finds this app's (linked) contacts.
-            without_id = any(v.get("id") is None for _, v in rows)
+            without_id = any(
+                "id" not in frame.columns or frame["id"].isna().any() for frame in frames
+            )
             query = [{"or": ["linked", {"has_email": "Yes"}]}] if without_id else ["linked"]
         elif self.contact_how in _EMAIL_KEYS:
             query = [{"has_email": "Yes"}]
         for item in self.client.query_contacts(
             query, columns={"contact": ["all"]}, per_page=_PER_PAGE
         ):
-            self.contacts.add_answer(item, _CONTACT_KEYS)
+            self.contacts.add_answer(item, self.contact_keys)
         self.contacts.oldest_first()
         self.reads["contacts/query"] = self.contacts.read
 
     # deciding
 
-    def plan(self, rows: list[tuple[int, dict[str, Any]]]) -> list[Line]:
-        for _, values in rows:
+    def plan(self, frames: list[pd.DataFrame]) -> list[Line]:
+        for frame in frames:
+            if not self.has_contact or not {"id", "updated_at"} <= set(frame.columns):
+                continue
             # Kindful merges one job's rows of a contact, with the latest timestamps.
-            cid, when = values.get("id"), _kindful_time(values.get("updated_at"))
-            if self.has_contact and cid is not None and when is not None:
-                self.contact_time[cid] = max(when, self.contact_time.get(cid, when))
-        return [self._line(number, values) for number, values in rows]
+            for cid, stamp in zip(frame["id"], frame["updated_at"], strict=True):
+                when = None if pd.isna(cid) or pd.isna(stamp) else _kindful_time(stamp)
+                if when is not None:
+                    key = str(cid)
+                    self.contact_time[key] = max(when, self.contact_time.get(key, when))
+        return [self._line(number, values) for number, values in _rows(frames)]
 
     def _line(self, number: int, values: dict[str, Any]) -> Line:
         act = self.activity
@@ -410,7 +428,7 @@ class _Planner:
             first, verdict, how, reason = self.contact_seen[cid]
             return verdict, how, f"same contact as source row {first}: {reason}"
         match = _find(
-            self.contacts, self.contact_how, cid, values, _CONTACT_KEYS, _CONTACT_FALLBACKS
+            self.contacts, self.contact_how, cid, values, self.contact_keys, _CONTACT_FALLBACKS
         )
         row_time = self.contact_time.get(cid) if cid is not None else None
         if row_time is None:
@@ -424,7 +442,7 @@ class _Planner:
             # Kindful keeps the row's updated_at; without one the contact is new as of now.
             stamp = row_time if row_time is not None else time.time()
             created = _Record(None, external, stamp, f" (created by source row {number})")
-            self.contacts.add(created, _keys(values, _CONTACT_KEYS))
+            self.contacts.add(created, _keys(values, self.contact_keys))
         else:
             if verdict == "update":
                 record.updated_at = row_time
@@ -453,7 +471,7 @@ class _Planner:
                 self.activity_how,
                 f"same {act.id_column} as source row {first}: Kindful merges it into that row",
             )
-        match = _find(self.transactions, self.activity_how, aid, values, _TRANSACTION_KEYS)
+        match = _find(self.transactions, self.activity_how, aid, values, self.activity_keys)
         column = f"{act.kind}_updated_at"
         if values.get(column) is None:
             column = f"{act.kind}_time"  # 001: updated_at "will be set to" the time
@@ -462,7 +480,7 @@ class _Planner:
         if match.record is None:
             external = aid if self.activity_how == "external_id" else None
             created = _Record(None, external, row_time, f" (created by source row {number})")
-            self.transactions.add(created, _keys(values, _TRANSACTION_KEYS))
+            self.transactions.add(created, _keys(values, self.activity_keys))
         elif verdict == "update":
             match.record.updated_at = row_time
         if aid is not None:
@@ -512,6 +530,14 @@ def _wanted_columns(options: RunOptions) -> set[str]:
     return wanted
 
 
+def _rows(frames: list[pd.DataFrame]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(source_row, the row's non-empty values), one chunk's dicts at a time."""
+    for frame in frames:
+        present = frame.astype(object).where(frame.notna(), None)
+        for number, values in zip(frame.index, present.to_dict("records"), strict=True):
+            yield int(number) + 1, {str(k): str(v) for k, v in values.items() if v is not None}
+
+
 def _rejected_lines(rejects: pd.DataFrame, record: str) -> list[Line]:
     """One line per rejected record: every problem, as `validate` words it."""
     lines: list[Line] = []
@@ -536,19 +562,17 @@ def preview_prepared(
     act = _ACTIVITIES.get(options.data_format)
     record = act.kind if act else "contact"
     wanted = _wanted_columns(options)
-    rows: list[tuple[int, dict[str, Any]]] = []
+    # Only the columns matching needs are kept, so a big export stays small in memory.
+    frames: list[pd.DataFrame] = []
     lines: list[Line] = []
     rows_read = 0
     for chunk in chunks:
         rows_read += chunk.rows_read
         lines += _rejected_lines(chunk.rejects, record)
-        frame = chunk.accepted[[c for c in chunk.accepted.columns if c in wanted]]
-        for number, values in zip(frame.index, frame.to_dict("records"), strict=True):
-            kept = {str(k): str(v) for k, v in values.items() if not pd.isna(v)}
-            rows.append((int(number) + 1, kept))
+        frames.append(chunk.accepted[[c for c in chunk.accepted.columns if c in wanted]])
     planner = _Planner(options, client, email_exist_max)
-    planner.load(rows)
-    lines += planner.plan(rows)
+    planner.load(frames)
+    lines += planner.plan(frames)
     frame = pd.DataFrame(lines, columns=list(PREVIEW_COLUMNS))
     frame = frame.sort_values("source_row", kind="stable", ignore_index=True)
     result = PreviewResult(
