@@ -78,7 +78,10 @@ def print_preview(result: PreviewResult, csv_path: Path) -> None:
         f"preview of {result.source}: {result.data_format} ({result.action}, match_by {match})"
         " - nothing was written to Kindful"
     )
-    read = ", ".join(f"{endpoint} {n}" for endpoint, n in result.kindful_reads.items())
+    read = ", ".join(
+        f"{n} {'emails checked' if endpoint.endswith('email_exist') else 'records'} ({endpoint})"
+        for endpoint, n in result.kindful_reads.items()
+    )
     labels: list[tuple[str, object]] = [("rows read", result.rows_read), *result.counts.items()]
     if read:
         labels.append(("read from Kindful", read))
