@@ -20,8 +20,8 @@ distinct time zone), never row by row. Parsing lives here too, so `mapping` stay
   ("unparseable timestamp"), so a zone is never guessed.
 - `flags`: a Kindful boolean from another column: `positive` (a dollar amount > 0, e.g. Stripe's
   "Amount Refunded") or `in` (one of some values, e.g. Classy status "refunded"); "true" or
-  "false", blank -> "false"; an amount that does not parse is passed on as given, so the
-  boolean normalizer reports it.
+  "false", blank -> "false"; an amount that does not parse is passed on as given, so the row is
+  rejected (was_refunded: not a boolean) rather than imported as a guess.
 """
 
 from __future__ import annotations
