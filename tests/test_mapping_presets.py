@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.assign_ids import IdAssigner
 from pipelines.errors import InputError
 from pipelines.mapping import apply_mapping, column_sources, parse_mapping_text
 from pipelines.mapping_transforms import (
@@ -74,8 +75,13 @@ def _normalized(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "normalized.csv", dtype=str, keep_default_na=False)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_REJECTS))
-@pytest.mark.parametrize("chunk_rows", [100_000, 1, 4])
+@pytest.mark.parametrize(
+    ("name", "chunk_rows"),
+    [
+        *((name, 100_000) for name in sorted(EXPECTED_REJECTS)),
+        ("stripe_payments", 4),
+    ],
+)
 def test_each_preset_validates_its_sample(tmp_path: Path, name: str, chunk_rows: int) -> None:
     preset = Path(f"{sys.modules['pipelines.presets'].__path__[0]}/{name}.yaml")
     out = _validate(tmp_path, name, preset, chunk_rows)
@@ -84,6 +90,18 @@ def test_each_preset_validates_its_sample(tmp_path: Path, name: str, chunk_rows:
     # every chunk gives the same columns, whatever it skipped (a chunk of one skipped row too)
     assert "id" in normalized.columns and "transaction_id" in normalized.columns
     assert (normalized["id"] != "").all() and (normalized["transaction_id"] != "").all()
+
+
+def test_a_chunk_whose_rows_are_all_skipped_has_the_usual_columns() -> None:
+    """The batch and output writers take their columns from the first chunk."""
+    mapping = preset_named("paypal_activity").mapping()
+    options = resolve_options("contact_with_transaction", mapping)
+    source = read_export(str(SAMPLES / "paypal_activity.csv"))
+    skipped = prepare_chunk(source.loc[[11, 12]], mapping, options, IdAssigner(TRANSACTION, "p"))
+    kept = prepare_chunk(source.loc[[0, 1]], mapping, options, IdAssigner(TRANSACTION, "p"))
+    assert skipped.accepted.empty and list(skipped.rejected_rows) == [11, 12]
+    assert list(skipped.accepted.columns) == list(kept.accepted.columns)
+    assert {"id", "transaction_id", "fund"} <= set(kept.accepted.columns)
 
 
 @pytest.mark.parametrize("name", ["stripe_payments", "paypal_activity"])
