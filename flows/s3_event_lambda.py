@@ -51,6 +51,7 @@ EVENT_ID_NAMESPACE = uuid.UUID("6d3f4c1e-2b8a-5f6e-9c1d-4b7a0e2f8c35")
 MAX_EVENTS_PER_REQUEST = 100
 ATTEMPTS = 3
 _RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+_sleep = time.sleep  # between retries; tests replace it
 
 
 class DropEventError(Exception):
@@ -178,6 +179,10 @@ class PrefectTarget:
         parts = urlsplit(api_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise DropEventError("PREFECT_API_URL must be an http(s) URL")
+        if parts.username or parts.password:
+            raise DropEventError(
+                "PREFECT_API_URL must not carry credentials: use PREFECT_API_AUTH_STRING"
+            )
         try:
             timeout = float(env.get("KINDFUL_ETL_PREFECT_TIMEOUT") or 10)
         except ValueError:
@@ -337,7 +342,7 @@ def _post(target: PrefectTarget, body: bytes) -> None:
             reason = getattr(error, "reason", error)
             problem = f"{type(error).__name__}: {type(reason).__name__}"
         if attempt < ATTEMPTS:
-            time.sleep(0.5 * 2 ** (attempt - 1))
+            _sleep(0.5 * 2 ** (attempt - 1))
     raise DropEventError(f"Prefect did not accept the events at {target.safe_url}: {problem}")
 
 

@@ -370,7 +370,7 @@ def _stop(process: subprocess.Popen[bytes], first: int = signal.SIGTERM) -> None
 def _listening(root: subprocess.Popen[bytes]) -> set[str]:
     """Addresses that a process and its descendants listen on (empty if psutil is missing)."""
     try:
-        import psutil
+        import psutil  # type: ignore[import-untyped]
     except ImportError:
         return set()
     try:
