@@ -15,6 +15,7 @@ skip rules included. Every suggestion ends with the columns it leaves unused.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -354,24 +355,27 @@ def _preset_text(preset: Preset, headers: list[str], source_name: str) -> str:
     """The preset, verbatim when the file has every column it reads, else fitted to the file."""
     mapping = preset.mapping()
     used = set(mapping.source_columns) | set(mapping.custom_fields)
-    intro = [
-        f"# Suggested by `kindful-etl mapping suggest` from the headers of {source_name}: they",
-        f"# are a {preset.title} ({', '.join(preset.identifying_headers)}),",
-        f"# so this starts from the shipped preset {preset.name}, skip rules included.",
-        "# Check it and edit it like any mapping.",
-    ]
+    intro = (
+        f"Suggested by `kindful-etl mapping suggest` from the headers of {source_name}: they are "
+        f"a {preset.title} ({', '.join(preset.identifying_headers)}), so this starts from the "
+        f"shipped preset {preset.name}, skip rules included. Check it and edit it like any "
+        "mapping."
+    )
     if used <= set(headers):
         body = preset.text()
     else:
         document, left_out = _fit(yaml.safe_load(preset.text()), headers)
         parse_mapping(document, preset.name)  # the fitted preset must still be a mapping
-        intro.append(
-            "# This file lacks some columns the preset reads, so their lines were left out "
-            f"(and the preset's comments with them): {', '.join(left_out)}."
+        intro += (
+            " This file lacks some columns the preset reads, so their lines were left out (and "
+            f"the preset's comments with them): {', '.join(left_out)}."
         )
-        body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+        body = yaml.safe_dump(
+            document, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=None
+        )
     unused = [h for h in headers if h not in _fitted_sources(headers, used)]
-    return "\n".join(intro) + "\n" + body + "\n".join(_unmapped_block(unused)) + "\n"
+    comment = "\n".join(textwrap.wrap(intro, 96, initial_indent="# ", subsequent_indent="# "))
+    return comment + "\n" + body + "\n".join(_unmapped_block(unused)) + "\n"
 
 
 def _fitted_sources(headers: list[str], used: set[str]) -> set[str]:
