@@ -26,7 +26,10 @@ def _fail(message: str) -> None:
 class LazyGroup(click.Group):
     """Loads heavy subcommands on first use (click docs, "Lazily Loading Subcommands")."""
 
-    lazy: ClassVar[dict[str, str]] = {"sandbox": "sandbox.cli:sandbox_command"}
+    lazy: ClassVar[dict[str, str]] = {
+        "sandbox": "sandbox.cli:sandbox_command",
+        "preview": "flows.preview_cli:preview_command",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -254,6 +257,8 @@ def main() -> None:
     """Console entry point."""
     # Prefect's temporary server races on its telemetry row and prints a traceback for it.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server can take longer than Prefect's 20 s on a busy 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     cli()
 
 
