@@ -9,9 +9,10 @@ Duplicate deliveries import once, in three layers:
 
 1. The event id is derived from bucket, key and the write's sequencer, so a redelivered event
    carries the same id and the Prefect server drops it before any trigger sees it.
-2. This flow asks the ledger first: when a run of the same content (sha256 of the object), the
-   same Kindful and the same settings already completed, it stops before reading the file
-   (a redelivery past the server's dedup window, or the webhook path whose ids are not ours).
+2. This flow asks the ledger first: when a run of the same object content (sha256), the same
+   Kindful and the same settings already completed, it stops before validating or submitting
+   anything (a redelivery past the server's dedup window, or the webhook path, whose event ids
+   are EventBridge's).
 3. `import_export` itself skips every batch the ledger shows as imported, so even a run that
    slips past both submits nothing; the deployment's concurrency limit of one keeps two runs
    of the same drop from overlapping.
@@ -19,23 +20,28 @@ Duplicate deliveries import once, in three layers:
 
 from __future__ import annotations
 
-from pathlib import Path
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from flows.import_export import BAD_INPUT, import_export
+from flows.import_export import BAD_INPUT, import_export, kindful_settings, resolve_run
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
-from pipelines.import_settings import ImportSettings, state_home
-from pipelines.ledger import Ledger, new_run_id
-from pipelines.mapping import load_mapping, resolve_format
-from pipelines.run_options import RunOptions, resolve_options
+from pipelines.import_settings import ImportSettings
+from pipelines.inbox import DONE_FOLDERS, InboxFile, S3Inbox, is_export
+from pipelines.ledger import Ledger
+from pipelines.run_options import RunOptions
+from pipelines.stage_s3 import s3_client
 from pipelines.validate_export import strip_query
 
 ALREADY_IMPORTED = "already-imported"
+IGNORED = "ignored"
 
 
 def drop_uri(bucket: str, key: str) -> str:
@@ -46,23 +52,6 @@ def drop_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def kindful_settings(settings: ImportSettings, options: RunOptions) -> dict[str, Any]:
-    """What import_export fingerprints a run by (keep in step with it).
-
-    Drifting apart is safe, only slower: the ledger check below then never matches and
-    import_export's own batch check still submits nothing twice.
-    """
-    return {
-        "data_format": options.data_format,
-        "action": options.action,
-        "match_by": options.match_by,
-        "custom_fields": list(options.custom_fields),
-        "update_exceptions": settings.submit.update_exceptions,
-        "update_columns_except": settings.submit.update_columns_except,
-        "update_columns_only": settings.submit.update_columns_only,
-    }
-
-
 def already_imported(source: str, settings: ImportSettings, options: RunOptions) -> bool:
     """Whether the ledger has a complete run of this exact content, target and settings."""
     ledger = Ledger(settings.ledger)
@@ -71,21 +60,47 @@ def already_imported(source: str, settings: ImportSettings, options: RunOptions)
             source_uri=strip_query(source),
             source_hash=source_content_hash(source),
             target=settings.target,
-            fingerprint=settings_fingerprint(kindful_settings(settings, options)),
+            fingerprint=settings_fingerprint(kindful_settings(options, settings)),
         )
     finally:
         ledger.close()
 
 
-def _out_dir(settings: ImportSettings) -> str | None:
-    """Run files beside a ledger file; under the state folder when the ledger is a database URL.
+def not_a_drop(key: str) -> str | None:
+    """Why a key is no export to import (None when it is one), by the inbox's own rules.
 
-    import_export puts them next to the ledger path, which for a URL would name a directory
-    after the URL, credentials included.
+    The nightly sync files finished exports and their run files (`*.findings.csv`, ...) under
+    processed/ and failed/ of the same inbox; those copies raise object-created events too.
     """
-    if "://" not in settings.ledger:
-        return None
-    return str(Path(state_home()) / "runs" / f"drop-{new_run_id()}")
+    folders, _, name = key.rpartition("/")
+    done = [part for part in folders.split("/") if part in DONE_FOLDERS]
+    if done:
+        return f"under {done[0]}/, where the inbox sync files what it has done"
+    if not is_export(name):
+        return "not an export file (by its name)"
+    return None
+
+
+@contextmanager
+def mapping_beside(
+    bucket: str, key: str, settings: ImportSettings, mapping: str | None
+) -> Iterator[str | None]:
+    """The drop's mapping as the inbox sync finds it, so both key the ledger the same way.
+
+    `<name>.mapping.yaml` beside the object, else `mapping.yaml` in its folder, else `mapping`.
+    The worker needs s3:ListBucket on the drop bucket: without it S3 answers 403, not 404, for
+    a mapping that is not there.
+    """
+    folder = key.rpartition("/")[0]
+    client = s3_client(settings.staging, credentials=settings.aws_credentials)
+    inbox = S3Inbox(bucket, f"{folder}/" if folder else "", client)
+    name = key.rpartition("/")[2]
+    found = inbox.mapping_for(InboxFile(f"s3://{bucket}/{key}", name, datetime.now(UTC)))
+    try:
+        yield str(found) if found else mapping
+    finally:
+        if found is not None:
+            shutil.rmtree(found.parent, ignore_errors=True)
 
 
 @flow(name="import-dropped-object", flow_run_name="s3-drop {bucket}/{key}", log_prints=False)
@@ -109,7 +124,8 @@ def import_dropped_object(
         data_format: The Kindful import format, e.g. contact_with_transaction; optional when
             the mapping names one.
         mapping: Path to a mapping file (YAML) on the worker, relative to the working
-            directory; it can name the format, action, match_by and columns.
+            directory, for drops without their own: a `<name>.mapping.yaml` beside the
+            object, else a `mapping.yaml` in its folder, wins (as in the nightly inbox sync).
         action: create or update (default: the mapping's, else create).
         match_by: Kindful match_by, e.g. {"contact": "email"} (default: the mapping's).
         source_timezone: IANA zone for timestamps without an offset (default: the mapping's,
@@ -119,48 +135,58 @@ def import_dropped_object(
         settings: Where to import (tests and the embedded default); deployments leave it
             empty and read the environment (ImportSettings.from_env).
 
-    Returns the import's reconciliation report, or `{"status": "already-imported", ...}` when
-    the ledger shows this content imported already. Bad input ends the run Failed with a
-    message starting "bad input: ".
+    Returns the import's reconciliation report; `{"status": "already-imported", ...}` when
+    the ledger shows this content imported already; `{"status": "ignored", ...}` for a key
+    that is no export (the inbox sync's processed/ and failed/ copies, run files, hidden
+    names). Bad input ends the run Failed with a message starting "bad input: ".
     """
     logger = get_run_logger()
     try:
         source = drop_uri(bucket, key)
-        loaded = load_mapping(mapping) if mapping else None
-        fmt = resolve_format(data_format, loaded)
-        options = resolve_options(
-            fmt.name,
-            loaded,
+    except InputError as error:
+        return Failed(message=f"{BAD_INPUT}{error}")
+    reason = not_a_drop(key)
+    if reason is not None:
+        logger.info("%s: ignored, %s", source, reason)
+        return {"status": IGNORED, "source": source, "reason": reason}
+    settings = settings or ImportSettings.from_env()
+    with mapping_beside(bucket, key, settings, mapping) as chosen_mapping:
+        try:
+            _, options = resolve_run(
+                data_format,
+                chosen_mapping,
+                action=action,
+                match_by=match_by,
+                source_timezone=source_timezone,
+                day_first=day_first,
+                custom_fields=custom_fields,
+            )
+            done = already_imported(source, settings, options)
+        except InputError as error:
+            return Failed(message=f"{BAD_INPUT}{error}")
+        if done:
+            logger.info(
+                "%s: this content was already imported into this Kindful with these "
+                "settings; nothing to do",
+                source,
+            )
+            return {
+                "status": ALREADY_IMPORTED,
+                "source": source,
+                "data_format": options.data_format,
+            }
+        state = import_export(
+            source=source,
+            data_format=options.data_format,
             action=action,
+            mapping=chosen_mapping,
             match_by=match_by,
             source_timezone=source_timezone,
             day_first=day_first,
-            custom_fields=tuple(custom_fields or ()),
+            custom_fields=custom_fields,
+            settings=settings,
+            return_state=True,
         )
-        settings = settings or ImportSettings.from_env()
-        done = already_imported(source, settings, options)
-    except InputError as error:
-        return Failed(message=f"{BAD_INPUT}{error}")
-    if done:
-        logger.info(
-            "%s: this content was already imported into this Kindful with these settings; "
-            "nothing to do",
-            source,
-        )
-        return {"status": ALREADY_IMPORTED, "source": source, "data_format": fmt.name}
-    state = import_export(
-        source=source,
-        data_format=fmt.name,
-        action=action,
-        mapping=mapping,
-        match_by=match_by,
-        out_dir=_out_dir(settings),
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=custom_fields,
-        settings=settings,
-        return_state=True,
-    )
     if not state.is_completed():
         return state  # the import's own Failed state and message: the drop failed the same way
     report = state.result()

@@ -23,7 +23,9 @@ fast. Configuration (environment):
 | `KINDFUL_ETL_DROP_SUFFIXES` | comma-separated, any case (default `.csv,.csv.gz,.xlsx,.jsonl`) |
 | `KINDFUL_ETL_PREFECT_TIMEOUT` | seconds per request (default 10) |
 
-`KINDFUL_ETL_DROP_SUFFIXES=*` takes every key.
+`KINDFUL_ETL_DROP_SUFFIXES=*` takes every key. Keys under `<prefix>processed/` and
+`<prefix>failed/` (where the nightly inbox sync files what it has done) and names starting with
+`.` or `_` are never drops.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 EVENT_NAME = "kindful-etl.s3.object.created"
 DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".xlsx", ".jsonl")
+# The inbox sync (pipelines/inbox.py) moves finished exports and their run files here: copies
+# it makes there are not new drops.
+DONE_FOLDERS = ("processed", "failed")
 # Fixed forever: event ids derived under it are how duplicate deliveries are recognised.
 EVENT_ID_NAMESPACE = uuid.UUID("6d3f4c1e-2b8a-5f6e-9c1d-4b7a0e2f8c35")
 MAX_EVENTS_PER_REQUEST = 100
@@ -133,7 +138,7 @@ class Ignored:
 
 @dataclass(frozen=True)
 class DropFilter:
-    """Which keys are drops: under the prefix, ending with one of the suffixes."""
+    """Which keys are drops: under the prefix, not in processed/ or failed/, with a suffix."""
 
     prefix: str = ""
     suffixes: tuple[str, ...] = DEFAULT_SUFFIXES  # empty: any key
@@ -156,6 +161,11 @@ class DropFilter:
             return "a folder marker"
         if self.prefix and not obj.key.startswith(self.prefix):
             return f"outside the prefix {self.prefix!r}"
+        relative = obj.key[len(self.prefix) :].split("/")
+        if relative[0] in DONE_FOLDERS:
+            return f"under {relative[0]}/, where the inbox sync files what it has done"
+        if relative[-1].startswith((".", "_")):
+            return "a hidden or temporary file"
         if self.suffixes and not obj.key.lower().endswith(self.suffixes):
             return f"not one of {', '.join(self.suffixes)}"
         return None

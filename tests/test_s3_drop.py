@@ -29,7 +29,14 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from flows.s3_drop import ALREADY_IMPORTED, already_imported, drop_uri, import_dropped_object
+from flows.s3_drop import (
+    ALREADY_IMPORTED,
+    IGNORED,
+    already_imported,
+    drop_uri,
+    import_dropped_object,
+    not_a_drop,
+)
 from flows.s3_event_lambda import (
     EVENT_NAME,
     DroppedObject,
@@ -47,6 +54,8 @@ from sandbox.serve import SandboxHandle, running_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 GIFTS = ROOT / "data_samples" / "contact_with_transaction.csv"
+CLASSY = ROOT / "data_samples" / "classy_transactions.csv"
+CLASSY_MAPPING = ROOT / "data_samples" / "classy_transactions.mapping.yaml"
 PREFECT_YAML = ROOT / "prefect.yaml"
 WEBHOOK_TEMPLATE = ROOT / "deploy" / "prefect-cloud-webhook.j2"
 EVENTBRIDGE_RULE = ROOT / "deploy" / "eventbridge-rule.json"
@@ -171,6 +180,45 @@ def test_a_drop_that_is_not_an_object_or_not_there_fails_as_bad_input(
     message = state.message or ""
     assert state.is_failed() and message.startswith("bad input: ") and "missing.csv" in message
     assert posts(kindful) == 0
+
+
+@pytest.mark.usefixtures("prefect_server", "aws_env")
+def test_a_drop_uses_the_mapping_beside_it_as_the_inbox_sync_does(
+    settings: ImportSettings, kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> None:
+    folder = f"{tmp_path.name}/inbox"
+    drop(moto_s3, "drops-direct", f"{folder}/classy.csv", CLASSY.read_bytes())
+    drop(moto_s3, "drops-direct", f"{folder}/classy.mapping.yaml", CLASSY_MAPPING.read_bytes())
+    report = import_dropped_object(
+        bucket="drops-direct", key=f"{folder}/classy.csv", settings=settings
+    )
+    assert isinstance(report, dict) and report["status"] == "complete"
+    assert (report["data_format"], report["action"]) == ("contact_with_transaction", "update")
+    assert (report["rows_read"], report["rows_rejected"], report["rows_created"]) == (25, 2, 23)
+
+    # The sync's filed copies and run files raise events too; they are not drops.
+    for key in (f"{folder}/processed/classy.csv", f"{folder}/processed/classy.findings.csv"):
+        ignored = import_dropped_object(bucket="drops-direct", key=key, settings=settings)
+        assert isinstance(ignored, dict) and ignored["status"] == IGNORED
+    assert posts(kindful) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("inbox/gifts.csv", None),
+        ("gifts.xlsx", None),
+        ("inbox/2024/gifts.jsonl", None),
+        ("inbox/processed/gifts.csv", "under processed/"),
+        ("inbox/failed/2024/gifts.csv", "under failed/"),
+        ("inbox/gifts.mapping.yaml", "not an export"),
+        ("inbox/.gifts.csv", "not an export"),
+        ("inbox/notes.pdf", "not an export"),
+    ],
+)
+def test_what_is_not_a_drop(key: str, reason: str | None) -> None:
+    why = not_a_drop(key)
+    assert (why is None) if reason is None else (why is not None and reason in why)
 
 
 def test_drop_uri_refuses_what_names_no_object() -> None:
@@ -588,8 +636,9 @@ def test_end_to_end_an_s3_drop_delivered_twice_through_the_lambda_imports_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stack = drop_stack
-    bucket, key = "kindful-etl-drops", "inbox/Gifts 2024+Q1.csv"  # the Lambda must decode it
-    head = drop(moto_s3, bucket, key, GIFTS.read_bytes())
+    bucket, key = "kindful-etl-drops", "inbox/Classy export 2024+Q1.csv"  # to be decoded
+    drop(moto_s3, bucket, "inbox/mapping.yaml", CLASSY_MAPPING.read_bytes())  # the inbox's
+    head = drop(moto_s3, bucket, key, CLASSY.read_bytes())
     notification = s3_notification(bucket, key, head, sequencer="0065F1A2B3C4D5E6F7")
 
     # The Lambda, configured as deploy/README.md says, gets the notification twice.
@@ -606,7 +655,7 @@ def test_end_to_end_an_s3_drop_delivered_twice_through_the_lambda_imports_once(
         (run,) = wait_for_runs(stack, api, 1)
         assert run["state"]["type"] == "COMPLETED", stack.logs_tail()
         assert run["parameters"]["bucket"] == bucket and run["parameters"]["key"] == key
-        assert run["parameters"]["data_format"] == "contact_with_transaction"  # prefect.yaml's
+        assert run["parameters"]["mapping"] is None  # prefect.yaml's: the inbox's mapping.yaml
         # The server kept one event for the two deliveries.
         stored = api.post(
             "/events/filter", json={"filter": {"event": {"name": [EVENT_NAME]}}, "limit": 50}
@@ -615,12 +664,13 @@ def test_end_to_end_an_s3_drop_delivered_twice_through_the_lambda_imports_once(
 
     assert posts(kindful) == 1  # one batch, one POST /imports
     transactions = [r["external_id"] for r in kindful.records()["transactions"]]
-    assert len(transactions) == len(set(transactions)) == 17
+    assert len(transactions) == len(set(transactions)) == 23
     ledger = Ledger(str(stack.ledger))
     (record,) = ledger.runs()
     assert record.status == "complete" and record.source_uri == f"s3://{bucket}/{key}"
+    assert record.settings["action"] == "update"  # from the mapping beside the drop
     assert record.summary is not None
-    assert record.summary["rows_created"] == 17 and record.summary["totals_close"]
+    assert record.summary["rows_created"] == 23 and record.summary["totals_close"]
 
     # The same content announced again under another id (the same bytes uploaded again, or a
     # delivery after the server's dedup window) runs the flow, which finds it imported.

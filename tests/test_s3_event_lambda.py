@@ -283,12 +283,24 @@ def test_without_a_sequencer_the_version_then_the_etag_identify_the_write() -> N
         ("inbox/readme.txt", "not one of"),
         ("inbox/sub/", "a folder marker"),
         ("archive/gifts.csv", "outside the prefix"),
+        ("inbox/processed/gifts.csv", "under processed/"),
+        ("inbox/failed/gifts.findings.csv", "under failed/"),
+        ("inbox/2024/processed.csv", None),
+        ("inbox/_partial.csv", "hidden or temporary"),
+        ("inbox/.gifts.csv", "hidden or temporary"),
     ],
 )
 def test_the_drop_filter(key: str, reason: str | None) -> None:
     drop_filter = DropFilter.from_env({"KINDFUL_ETL_DROP_PREFIX": "inbox/"})
     why = drop_filter.why_not(DroppedObject(bucket="b", key=key))
     assert (why is None) if reason is None else (why is not None and reason in why)
+
+
+def test_the_done_folders_are_the_inbox_syncs() -> None:
+    from pipelines.inbox import DONE_FOLDERS, EXPORT_SUFFIXES
+
+    assert s3_lambda.DONE_FOLDERS == DONE_FOLDERS
+    assert set(DEFAULT_SUFFIXES) <= set(EXPORT_SUFFIXES)
 
 
 def test_the_suffixes_come_from_the_environment() -> None:
