@@ -218,11 +218,11 @@ class PrefectTarget:
 
     def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "User-Agent": "kindful-etl-s3-drop/1"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        elif self.auth_string:
+        if self.auth_string:  # as Prefect's own client: the auth string wins over a key
             token = base64.b64encode(self.auth_string.encode()).decode()
             headers["Authorization"] = f"Basic {token}"
+        elif self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
 

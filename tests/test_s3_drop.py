@@ -355,6 +355,20 @@ def test_the_cloud_webhook_template_makes_the_event_the_lambda_makes() -> None:
     assert dict(minimal.resource) == from_lambda.prefect_event()["resource"]
 
 
+def test_deploy_readme_shows_the_template_and_rule_that_ship() -> None:
+    import re
+    import textwrap
+
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    blocks = {
+        lang: [textwrap.dedent(b) for b in re.findall(rf"```{lang}\n(.*?)```", readme, re.S)]
+        for lang in ("jinja", "json")
+    }
+    assert blocks["jinja"] == [WEBHOOK_TEMPLATE.read_text()]
+    rule = json.loads(EVENTBRIDGE_RULE.read_text())
+    assert rule in [json.loads(b) for b in blocks["json"] if '"detail-type"' in b]
+
+
 def test_the_eventbridge_rule_selects_object_created_in_the_drop_prefix() -> None:
     rule = json.loads(EVENTBRIDGE_RULE.read_text())
     assert rule["source"] == ["aws.s3"] and rule["detail-type"] == ["Object Created"]
