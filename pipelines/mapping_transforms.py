@@ -26,6 +26,7 @@ distinct time zone), never row by row. Parsing lives here too, so `mapping` stay
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -175,6 +176,21 @@ def _zone_value(name: str, value: Any) -> str:
     return text
 
 
+def _date_format(text: str, where: str) -> str:
+    """A strftime format that reads back a whole date (year, month and day), or InputError."""
+    probe = dt.date(2024, 1, 31)
+    try:
+        written = probe.strftime(text)
+        read = pd.to_datetime(pd.Series([written]), format=text, errors="coerce")
+    except ValueError:
+        read = pd.Series([pd.NaT])
+    if "%" not in text or pd.isna(read[0]) or read[0].date() != probe:
+        raise InputError(
+            f"mapping: {where}.date_format must be a strftime date format like %m/%d/%Y"
+        )
+    return text
+
+
 def parse_combine_time(document: Any) -> tuple[CombineTime, ...]:
     """`combine_time: {transaction_time: {date: Date, time: Time, zone: Time zone, ...}}`."""
     if document is None:
@@ -189,9 +205,9 @@ def parse_combine_time(document: Any) -> tuple[CombineTime, ...]:
         zones = spec.get("zones") or {}
         if not isinstance(zones, dict):
             raise InputError(f"mapping: {where}.zones must map zone names to offsets")
-        date_format = _text(spec.get("date_format", DEFAULT_DATE_FORMAT), where)
-        if "%" not in date_format:
-            raise InputError(f"mapping: {where}.date_format must be a strftime format")
+        date_format = _date_format(
+            _text(spec.get("date_format", DEFAULT_DATE_FORMAT), where), where
+        )
         rules.append(
             CombineTime(
                 target=str(target),

@@ -411,7 +411,9 @@ def test_columns_used_only_by_rules_are_not_reported_as_ignored() -> None:
         ("flags: {was_refunded: {column: a, positive: true, in: [x]}}", "exactly one of positive"),
         ("combine_time: {transaction_time: {time: T}}", "needs date"),
         ("combine_time: {transaction_time: {date: D, zones: {PST: -8}}}", "offset like -08:00"),
-        ("combine_time: {transaction_time: {date: D, date_format: mdY}}", "strftime format"),
+        ("combine_time: {transaction_time: {date: D, date_format: mdY}}", "strftime date format"),
+        ("combine_time: {transaction_time: {date: D, date_format: '%Q'}}", "strftime date format"),
+        ("combine_time: {transaction_time: {date: D, date_format: '%m/%d'}}", "strftime date"),
     ],
 )
 def test_bad_rule_declarations_give_one_line_errors(text: str, message: str) -> None:
