@@ -7,25 +7,23 @@ as given with a warning. Defaults the reference prescribes are filled here, with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from pipelines.mapping import Unit
-from pipelines.normalize_booleans import normalize_booleans
-from pipelines.normalize_choices import normalize_choices, normalize_gender
-from pipelines.normalize_countries import normalize_countries
-from pipelines.normalize_currency import normalize_currency
-from pipelines.normalize_dates import normalize_dates
-from pipelines.normalize_emails import normalize_emails
-from pipelines.normalize_integers import normalize_integers
-from pipelines.normalize_money import normalize_cents, normalize_dollars
-from pipelines.normalize_states import normalize_states
-from pipelines.normalize_strings import normalize_strings
-from pipelines.normalize_timestamps import normalize_timestamps
-from pipelines.normalized import Normalized
+from pipelines.normalize_booleans import booleans_distinct
+from pipelines.normalize_choices import choices_distinct, gender_distinct
+from pipelines.normalize_countries import countries_distinct
+from pipelines.normalize_currency import currency_distinct
+from pipelines.normalize_dates import dates_distinct
+from pipelines.normalize_emails import emails_distinct
+from pipelines.normalize_integers import integers_distinct
+from pipelines.normalize_money import cents_distinct, dollars_distinct
+from pipelines.normalize_states import states_distinct
+from pipelines.normalize_strings import DistinctNormalizer, clean_distinct, distinct
+from pipelines.normalize_timestamps import timestamps_distinct
 from pipelines.run_options import RunOptions
 from schemas.columns import Column, ImportFormat, Kind, Required
 
@@ -58,26 +56,30 @@ def issues(
 
 def _normalizer(
     column: Column, units: dict[str, Unit], options: RunOptions
-) -> Callable[[pd.Series], Normalized] | None:
+) -> DistinctNormalizer | None:
+    """The column's normalizer, applied to distinct cleaned values (see `normalize_strings`)."""
     kind = column.kind
     if kind is Kind.CENTS:
-        return normalize_dollars if units.get(column.name) == "dollars" else normalize_cents
-    table: dict[Kind, Callable[[pd.Series], Normalized]] = {
-        Kind.EMAIL: normalize_emails,
-        Kind.TIMESTAMP: partial(normalize_timestamps, source_tz=options.source_timezone),
-        Kind.DATE: partial(normalize_dates, day_first=options.day_first),
-        Kind.INTEGER: normalize_integers,
-        Kind.BOOLEAN: normalize_booleans,
-        Kind.GENDER: normalize_gender,
-        Kind.STATE: normalize_states,
-        Kind.COUNTRY: normalize_countries,
-        Kind.CURRENCY_LOWER: partial(normalize_currency, case="lower"),
-        Kind.CURRENCY_UPPER: partial(normalize_currency, case="upper"),
-    }
+        return dollars_distinct if units.get(column.name) == "dollars" else cents_distinct
     if kind is Kind.CHOICE and column.allowed is not None:
-        return partial(normalize_choices, allowed=column.allowed)
-    normalizer: Callable[[pd.Series], Normalized] | None = table.get(kind)
-    return normalizer
+        return choices_distinct(column.allowed)
+    if kind is Kind.TIMESTAMP:
+        return timestamps_distinct(options.source_timezone)
+    if kind is Kind.DATE:
+        return dates_distinct(options.day_first)
+    if kind is Kind.CURRENCY_LOWER:
+        return currency_distinct("lower")
+    if kind is Kind.CURRENCY_UPPER:
+        return currency_distinct("upper")
+    table: dict[Kind, DistinctNormalizer] = {
+        Kind.EMAIL: emails_distinct,
+        Kind.INTEGER: integers_distinct,
+        Kind.BOOLEAN: booleans_distinct,
+        Kind.GENDER: gender_distinct,
+        Kind.STATE: states_distinct,
+        Kind.COUNTRY: countries_distinct,
+    }
+    return table.get(kind)
 
 
 def _problem_rejects(column: Column, options: RunOptions) -> bool:
@@ -91,13 +93,44 @@ def _problem_rejects(column: Column, options: RunOptions) -> bool:
     return column.name == "email" and options.matches_by_email
 
 
+def _table(results: pd.Series, size: int) -> np.ndarray:
+    """Per-distinct results (index = codes) as an array of size+1, NA where absent.
+
+    The extra last slot is what code -1 (a missing cell) picks.
+    """
+    table = np.full(size + 1, pd.NA, dtype=object)
+    present = results.notna().to_numpy(dtype=bool)
+    table[results.index.to_numpy(dtype=np.intp)[present]] = results.to_numpy(dtype=object)[present]
+    return table
+
+
+def _cell_issues(
+    rows: np.ndarray, column: str, raw: pd.Series, reasons: np.ndarray
+) -> pd.DataFrame:
+    """Issue rows for the cells at positions `rows` (what `issues` builds from a mask)."""
+    index = raw.index[rows]
+    return pd.DataFrame(
+        {
+            "source_row": index + 1,
+            "column": column,
+            "value": raw.iloc[rows].tolist(),
+            "reason": reasons.tolist(),
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
 def normalize_frame(
     mapped: pd.DataFrame,
     fmt: ImportFormat,
     units: dict[str, Unit],
     options: RunOptions,
 ) -> NormalizeResult:
-    """Normalize every Kindful column of `mapped`; custom fields pass through untouched."""
+    """Normalize every Kindful column of `mapped`; custom fields pass through untouched.
+
+    Each column is factorized once: cleaning, normalizing and deciding warning or reject all
+    happen once per distinct value, and only the answers are spread back to the rows.
+    """
     rejects: list[pd.DataFrame] = []
     warnings: list[pd.DataFrame] = []
     out: dict[str, pd.Series] = {}
@@ -105,25 +138,33 @@ def normalize_frame(
         if column.name not in mapped.columns:
             continue
         raw = mapped[column.name]
-        cleaned = normalize_strings(raw).values
+        codes, uniques = distinct(raw)
+        cleaned = clean_distinct(uniques)
         normalizer = _normalizer(column, units, options)
         if normalizer is None:
-            out[column.name] = cleaned
+            found, problems = cleaned, None
+        else:
+            found, problems = normalizer(cleaned)
+        values = _table(found, len(uniques))
+        out[column.name] = pd.Series(values.take(codes), index=raw.index, dtype=object)
+        if problems is None:
             continue
-        result = normalizer(cleaned)
-        out[column.name] = result.values
-        problem = result.problems.notna()
+        reasons = _table(problems, len(uniques))
+        problem = pd.notna(reasons)
         if not problem.any():
             continue
-        kept = problem & result.values.notna()
-        failed = problem & result.values.isna()
-        if kept.any():
-            warnings.append(issues(kept, column.name, raw, result.problems + ", kept as given"))
-        if failed.any():
+        has_value = pd.notna(values)
+        kept = np.flatnonzero((problem & has_value)[codes])
+        failed = np.flatnonzero((problem & ~has_value)[codes])
+        if len(kept):
+            text = reasons[codes[kept]] + ", kept as given"
+            warnings.append(_cell_issues(kept, column.name, raw, text))
+        if len(failed):
+            text = reasons[codes[failed]]
             if _problem_rejects(column, options):
-                rejects.append(issues(failed, column.name, raw, result.problems))
+                rejects.append(_cell_issues(failed, column.name, raw, text))
             else:
-                warnings.append(issues(failed, column.name, raw, result.problems + ", cleared"))
+                warnings.append(_cell_issues(failed, column.name, raw, text + ", cleared"))
     frame = pd.DataFrame(out, index=mapped.index)
     warnings += _fill_defaults(frame, fmt, options)
     ordered = [c for c in fmt.names if c in frame.columns]

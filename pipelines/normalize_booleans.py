@@ -20,9 +20,10 @@ def normalize_booleans(values: pd.Series) -> Normalized:
     Anything else is kept as given without a problem: the schema's allowed-values check rejects
     it with the original text in the message.
     """
-    return per_distinct(values, _booleans_distinct)
+    return per_distinct(values, booleans_distinct)
 
 
-def _booleans_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+def booleans_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_booleans` on distinct, cleaned, non-empty values."""
     mapped = present.str.lower().map(_TRUTH)
     return mapped.fillna(present).astype(object), na_series(present.index)

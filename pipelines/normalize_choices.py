@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from pipelines.normalize_strings import na_series, per_distinct
+from pipelines.normalize_strings import DistinctNormalizer, na_series, per_distinct
 from pipelines.normalized import Normalized
 
 _GENDERS: dict[str, str] = {
@@ -24,12 +24,15 @@ def _key(text: pd.Series) -> pd.Series:
     return text.str.replace(r"\s+", "", regex=True).str.casefold()
 
 
-def _lookup(values: pd.Series, table: Mapping[str, str]) -> Normalized:
+def _lookup(table: Mapping[str, str]) -> DistinctNormalizer:
     def distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
         mapped = _key(present).map(table)
         return mapped.fillna(present).astype(object), na_series(present.index)
 
-    return per_distinct(values, distinct)
+    return distinct
+
+
+gender_distinct = _lookup(_GENDERS)
 
 
 def normalize_gender(values: pd.Series) -> Normalized:
@@ -37,7 +40,7 @@ def normalize_gender(values: pd.Series) -> Normalized:
 
     Kept values are left for the schema to reject, so its message shows what the source said.
     """
-    return _lookup(values, _GENDERS)
+    return per_distinct(values, gender_distinct)
 
 
 def normalize_choices(values: pd.Series, allowed: Sequence[str]) -> Normalized:
@@ -47,6 +50,11 @@ def normalize_choices(values: pd.Series, allowed: Sequence[str]) -> Normalized:
     problem (the schema rejects them). If two allowed spellings share a key, neither is chosen
     for a non-exact input, since picking one would be a guess.
     """
+    return per_distinct(values, choices_distinct(allowed))
+
+
+def choices_distinct(allowed: Sequence[str]) -> DistinctNormalizer:
+    """`normalize_choices` on distinct, cleaned, non-empty values."""
     keys = _key(pd.Series(list(allowed), dtype="str"))
     table: dict[str, str] = {}
     ambiguous: set[str] = set()
@@ -64,4 +72,4 @@ def normalize_choices(values: pd.Series, allowed: Sequence[str]) -> Normalized:
         keep = present.isin(exact) | mapped.isna()
         return mapped.where(~keep, present).astype(object), na_series(present.index)
 
-    return per_distinct(values, distinct)
+    return distinct

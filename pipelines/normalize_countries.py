@@ -87,10 +87,11 @@ def normalize_countries(values: pd.Series) -> Normalized:
     Unrecognised values are kept as given with the problem "unknown country", so the caller can
     warn instead of dropping an address.
     """
-    return per_distinct(values, _countries_distinct)
+    return per_distinct(values, countries_distinct)
 
 
-def _countries_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+def countries_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_countries` on distinct, cleaned, non-empty values."""
     mapped = _key(present).map(_COUNTRIES)
     problems = na_series(present.index).mask(mapped.isna(), PROBLEM)
     return mapped.fillna(present).astype(object), problems

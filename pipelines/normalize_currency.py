@@ -12,7 +12,7 @@ from typing import Literal
 import pandas as pd
 import pycountry
 
-from pipelines.normalize_strings import na_series, per_distinct
+from pipelines.normalize_strings import DistinctNormalizer, na_series, per_distinct
 from pipelines.normalized import Normalized
 
 PROBLEM = "unknown currency"
@@ -29,6 +29,11 @@ def normalize_currency(values: pd.Series, case: Literal["lower", "upper"]) -> No
 
     Unknown codes -> NA + "unknown currency".
     """
+    return per_distinct(values, currency_distinct(case))
+
+
+def currency_distinct(case: Literal["lower", "upper"]) -> DistinctNormalizer:
+    """`normalize_currency` on distinct, cleaned, non-empty values."""
     if case not in ("lower", "upper"):
         raise ValueError(f"case must be 'lower' or 'upper', not {case!r}")
 
@@ -40,4 +45,4 @@ def normalize_currency(values: pd.Series, case: Literal["lower", "upper"]) -> No
             code.isna(), PROBLEM
         )
 
-    return per_distinct(values, distinct)
+    return distinct

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.normalize_strings import na_series, per_distinct, where_found
+from pipelines.normalize_strings import DistinctNormalizer, na_series, per_distinct, where_found
 from pipelines.normalized import Normalized
 
 PROBLEM = "unparseable date"
@@ -23,7 +23,12 @@ def normalize_dates(values: pd.Series, day_first: bool = False) -> Normalized:
     `day_first`, then dd/mm/yyyy; there is no guessing from values above 12, since a column mixing
     both readings cannot be trusted either way.
     """
-    return per_distinct(values, lambda present: _normalize_distinct(present, day_first))
+    return per_distinct(values, dates_distinct(day_first))
+
+
+def dates_distinct(day_first: bool = False) -> DistinctNormalizer:
+    """`normalize_dates` on distinct, cleaned, non-empty values."""
+    return lambda present: _normalize_distinct(present, day_first)
 
 
 def _normalize_distinct(present: pd.Series, day_first: bool) -> tuple[pd.Series, pd.Series]:

@@ -33,7 +33,7 @@ def normalize_emails(values: pd.Series) -> Normalized:
 
     Deliverability (DNS) is not checked: it is slow, flaky offline and not Kindful's rule.
     """
-    return per_distinct(values, _emails_distinct)
+    return per_distinct(values, emails_distinct)
 
 
 def plain_email_mask(lowered: pd.Series) -> pd.Series:
@@ -41,7 +41,8 @@ def plain_email_mask(lowered: pd.Series) -> pd.Series:
     return lowered.str.fullmatch(_PLAIN).astype(bool)
 
 
-def _emails_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+def emails_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_emails` on distinct, cleaned, non-empty values."""
     lowered = present.str.lower()
     valid = plain_email_mask(lowered)
     unsure = lowered[~valid]

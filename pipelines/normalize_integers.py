@@ -54,7 +54,12 @@ def normalize_integers(values: pd.Series) -> Normalized:
 
     Fractions ("2.5") and text -> NA + "not a whole number".
     """
-    return per_distinct(values, lambda present: whole_numbers(present, _integer))
+    return per_distinct(values, integers_distinct)
+
+
+def integers_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_integers` on distinct, cleaned, non-empty values."""
+    return whole_numbers(present, _integer)
 
 
 def _integer(text: str) -> tuple[str | None, str | None]:

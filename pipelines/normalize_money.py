@@ -11,7 +11,7 @@ import re
 import pandas as pd
 
 from pipelines.normalize_integers import whole_number, whole_numbers
-from pipelines.normalize_strings import per_distinct, per_distinct_value
+from pipelines.normalize_strings import apply_each, per_distinct, per_distinct_value
 from pipelines.normalized import Normalized
 
 NOT_AN_AMOUNT = "not an amount"
@@ -31,7 +31,12 @@ def normalize_cents(values: pd.Series) -> Normalized:
 
     "50.5" -> NA + "not a whole number of cents"; anything else -> NA + "not an amount".
     """
-    return per_distinct(values, lambda present: whole_numbers(present, _cents))
+    return per_distinct(values, cents_distinct)
+
+
+def cents_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_cents` on distinct, cleaned, non-empty values."""
+    return whole_numbers(present, _cents)
 
 
 def _cents(text: str) -> tuple[str | None, str | None]:
@@ -48,6 +53,11 @@ def normalize_dollars(values: pd.Series) -> Normalized:
     "fraction of a cent". Other text, currency codes included, -> NA + "not an amount".
     """
     return per_distinct_value(values, dollars_to_cents)
+
+
+def dollars_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_dollars` on distinct, cleaned, non-empty values."""
+    return apply_each(present, dollars_to_cents)
 
 
 def dollars_to_cents(text: str) -> tuple[str | None, str | None]:

@@ -30,10 +30,11 @@ def normalize_states(values: pd.Series) -> Normalized:
     Anything else is left untouched with no problem: non-US addresses put provinces and regions
     here, which are legitimate and must pass through.
     """
-    return per_distinct(values, _states_distinct)
+    return per_distinct(values, states_distinct)
 
 
-def _states_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+def states_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_states` on distinct, cleaned, non-empty values."""
     key = present.str.split().str.join(" ").str.lower()
     mapped = key.map(_STATES)
     return mapped.fillna(present).astype(object), na_series(present.index)

@@ -7,12 +7,17 @@ columns repeat heavily (states, amounts, birthdays).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from pipelines.normalized import Normalized
+
+# A normalizer's core: distinct, cleaned, non-empty values ("str" Series) -> (values, problems)
+# with the same index, NA meaning no value / no problem.
+DistinctNormalizer = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 # Kindful rejects CSVs with a BOM and control characters corrupt its fields; \t and \n are real
 # content in notes. \r becomes \n so old-Mac line endings keep their line break.
@@ -24,6 +29,7 @@ _DROP[0xFEFF] = None
 _DROP[ord("\r")] = "\n"
 # str.translate walks every character in Python; only the rare dirty values need it.
 _DIRTY = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]"
+_DIRTY_RE = re.compile(_DIRTY)
 
 
 def _clean_one(text: str) -> str:
@@ -37,14 +43,24 @@ def normalize_strings(values: pd.Series) -> Normalized:
     and never reports a problem: length limits belong to the schema.
     """
     codes, uniques = distinct(values)
-    cleaned = uniques.copy()
-    dirty = uniques.str.contains(_DIRTY).to_numpy(dtype=bool)
-    if dirty.any():
+    kept = clean_distinct(uniques)
+    return spread(values.index, codes, kept, na_series(kept.index), len(uniques))
+
+
+def clean_distinct(uniques: pd.Series) -> pd.Series:
+    """`normalize_strings` on distinct values: the non-empty cleaned ones, same index labels.
+
+    Dirt is rare, so one regex search over all the values joined decides whether any value
+    needs the per-value pass at all.
+    """
+    cleaned = uniques
+    if _DIRTY_RE.search("".join(uniques.dropna().tolist())) is not None:
+        cleaned = uniques.copy()
+        dirty = uniques.str.contains(_DIRTY).to_numpy(dtype=bool)
         fixed = uniques[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_DROP)
         cleaned[dirty] = fixed.to_numpy()
     cleaned = cleaned.str.strip()
-    kept = cleaned[cleaned.str.len() > 0]
-    return spread(values.index, codes, kept, na_series(kept.index), len(uniques))
+    return cleaned[cleaned.str.len() > 0]
 
 
 def clean_header(names: list[str]) -> list[str]:

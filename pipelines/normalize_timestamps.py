@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from dateutil import parser as dateutil_parser
 
-from pipelines.normalize_strings import na_series, per_distinct, where_found
+from pipelines.normalize_strings import DistinctNormalizer, na_series, per_distinct, where_found
 from pipelines.normalized import Normalized
 
 PROBLEM = "unparseable timestamp"
@@ -80,8 +80,13 @@ def normalize_timestamps(values: pd.Series, source_tz: str = "UTC") -> Normalize
     `source_tz`; an ambiguous DST time takes the earlier instant, a nonexistent one is shifted
     forward. Raises ValueError for an unknown `source_tz`.
     """
+    return per_distinct(values, timestamps_distinct(source_tz))
+
+
+def timestamps_distinct(source_tz: str = "UTC") -> DistinctNormalizer:
+    """`normalize_timestamps` on distinct, cleaned, non-empty values; checks `source_tz` now."""
     check_timezone(source_tz)
-    return per_distinct(values, lambda present: _normalize_distinct(present, source_tz))
+    return lambda present: _normalize_distinct(present, source_tz)
 
 
 @dataclass(frozen=True)
