@@ -3,7 +3,8 @@
 A mapping names the format and the source system, maps each source column to a Kindful column
 (optionally declaring the unit of a money column, or to several columns at once), adds
 constants, and lists custom fields. Payment exports also need row rules (`skip`, `split_name`,
-`combine_time`, `flags`; see `mapping_transforms`). Without a mapping, columns already named as
+`combine_time`, `flags`; see `mapping_transforms`). Without a mapping, or with one that maps
+no column (only options such as data_format and source_system), columns already named as
 Kindful's pass straight through.
 """
 
@@ -73,6 +74,11 @@ class Mapping:
         names += [c for rule in self.combine_time for c in rule.sources]
         names += [f.column for f in self.flags] + [r.column for r in self.skip]
         return tuple(dict.fromkeys(names))
+
+    @property
+    def maps_columns(self) -> bool:
+        """Whether the mapping names any column's target (else it only sets options)."""
+        return bool(self.columns or self.split_name or self.combine_time or self.flags)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -276,14 +282,16 @@ def apply_mapping(
             pairs.append((column_map.source, column_map.target))
             if column_map.unit:
                 units[column_map.target] = column_map.unit
-    else:
+    if mapping is None or not mapping.maps_columns:
+        # No mapping, or one that only sets options: Kindful-named columns pass straight through.
+        taken = set(mapping.targets if mapping else ())
         by_loose = {_loose(name): name for name in fmt.names}
         for source in frame.columns:
             target = by_loose.get(_loose(str(source)))
-            taken = {t for _, t in pairs}
             if target is not None and source not in custom and target not in taken:
                 pairs.append((str(source), target))
-        used = tuple(s for s, _ in pairs)
+                taken.add(target)
+        used = (*used, *(s for s, _ in pairs))
     out: dict[str, pd.Series] = {target: frame[source] for source, target in pairs}
     if mapping is not None:
         out.update(_derived(frame, mapping))

@@ -382,6 +382,23 @@ def test_one_source_column_can_fill_several_kindful_columns() -> None:
     assert column_sources(mapping) == {"transaction_id": "id", "stripe_charge_id": "id"}
 
 
+def test_a_mapping_of_options_only_passes_kindful_named_columns_through() -> None:
+    mapping = parse_mapping_text(
+        "data_format: contact\nsource_system: crm\nconstants: {email: x@example.org}\n"
+        "skip: [{column: Status, in: [gone], reason: r}]",
+        "m",
+    )
+    frame = pd.DataFrame(
+        {"First Name": ["Ada"], "last_name": ["L"], "email": ["a@e.org"], "Status": ["gone"]}
+    )
+    mapped = apply_mapping(frame, FORMATS["contact"], mapping)
+    assert mapped.frame.to_dict("records") == [
+        {"first_name": "Ada", "last_name": "L", "email": "x@example.org"}  # the constant wins
+    ]
+    assert mapped.ignored_columns == ("email",)
+    assert list(mapped.skipped["source_row"]) == [1]
+
+
 def test_columns_used_only_by_rules_are_not_reported_as_ignored() -> None:
     mapped = apply_mapping(
         pd.DataFrame({"Card Name": ["A B"], "Status": ["paid"], "Other": ["x"]}),
