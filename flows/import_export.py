@@ -24,7 +24,7 @@ from pipelines.import_settings import ImportSettings
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_models import ImportResult
 from pipelines.ledger import COMPLETE, FAILED, SKIPPED, STAGED, SUBMITTED, Ledger, new_run_id
-from pipelines.mapping import Mapping, load_mapping, resolve_format
+from pipelines.mapping import Mapping
 from pipelines.prepare import prepare_export
 from pipelines.read_export import ExportError
 from pipelines.reconcile import (
@@ -35,7 +35,8 @@ from pipelines.reconcile import (
     summary_rows,
     write_reconciliation,
 )
-from pipelines.run_options import RunOptions, resolve_options
+from pipelines.run_options import RunOptions
+from pipelines.run_options import resolve_run as resolve_run  # noqa: PLC0414 - re-exported
 from pipelines.stage_s3 import (
     StagedObject,
     delete_staged,
@@ -274,31 +275,6 @@ def _publish(report: dict[str, Any]) -> None:
 
 
 BAD_INPUT = "bad input: "
-
-
-def resolve_run(
-    data_format: str | None,
-    mapping: str | Path | None,
-    *,
-    action: str | None = None,
-    match_by: dict[str, str] | None = None,
-    source_timezone: str | None = None,
-    day_first: bool | None = None,
-    custom_fields: list[str] | None = None,
-) -> tuple[Mapping | None, RunOptions]:
-    """The mapping and the run options; raises InputError on bad settings."""
-    loaded = load_mapping(mapping) if mapping else None
-    fmt = resolve_format(data_format, loaded)
-    options = resolve_options(
-        fmt.name,
-        loaded,
-        action=action,
-        match_by=match_by,
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=tuple(custom_fields or ()),
-    )
-    return loaded, options
 
 
 def kindful_settings(options: RunOptions, settings: ImportSettings) -> dict[str, Any]:

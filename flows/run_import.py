@@ -17,9 +17,8 @@ import click
 from pipelines.errors import InputError
 from pipelines.import_settings import ImportSettings, default_ledger, state_home
 from pipelines.kindful_errors import KindfulError
-from pipelines.mapping import load_mapping, resolve_format
 from pipelines.reconcile import summary_rows
-from pipelines.run_options import parse_match_by, resolve_options
+from pipelines.run_options import parse_match_by, resolve_run
 from pipelines.stage_s3 import StagingError, StagingSettings
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
@@ -113,14 +112,11 @@ def run_import_command(
     """Run the import flow; return the exit status."""
     try:
         # Settle every option before the flow starts, so bad input never reaches Prefect.
-        mapping = load_mapping(mapping_path) if mapping_path else None
-        fmt = resolve_format(data_format, mapping)
-        parsed_match = parse_match_by(match_by)
-        resolve_options(
-            fmt.name,
-            mapping,
+        _, options = resolve_run(
+            data_format,
+            mapping_path,
             action=action,
-            match_by=parsed_match,
+            match_by=(parsed_match := parse_match_by(match_by)),
             source_timezone=source_timezone,
             day_first=day_first,
             custom_fields=custom_fields,
@@ -141,7 +137,7 @@ def run_import_command(
 
             state = import_export(
                 source=source,
-                data_format=fmt.name,
+                data_format=options.data_format,
                 action=action,
                 mapping=mapping_path,
                 match_by=parsed_match,

@@ -23,7 +23,6 @@ from flows.import_export import (
     kindful_settings,
     load_prepared,
     prepare_batches,
-    resolve_run,
 )
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
@@ -31,7 +30,7 @@ from pipelines.import_settings import ImportSettings
 from pipelines.inbox import Inbox, InboxFile, open_inbox
 from pipelines.ledger import Ledger, new_run_id
 from pipelines.mapping import Mapping
-from pipelines.run_options import RunOptions
+from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import s3_client
 from pipelines.validate_export import strip_query
 

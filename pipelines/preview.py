@@ -24,9 +24,9 @@ from dateutil import parser as date_parser
 
 from pipelines.kindful_client import KindfulClient
 from pipelines.mapping import Mapping as SourceMapping
-from pipelines.mapping import load_mapping, resolve_format
 from pipelines.prepare import PreparedChunk, prepare_export
-from pipelines.run_options import RunOptions, parse_match_by, resolve_options
+from pipelines.run_options import RunOptions, parse_match_by
+from pipelines.run_options import resolve_run as resolve_shared_run
 from pipelines.validate_export import strip_query
 
 logger = logging.getLogger(__name__)
@@ -106,18 +106,15 @@ def resolve_run(
     custom_fields: tuple[str, ...] = (),
 ) -> tuple[SourceMapping | None, RunOptions]:
     """The mapping and options, resolved as `validate` and `import` resolve them."""
-    mapping = load_mapping(mapping_path) if mapping_path else None
-    fmt = resolve_format(data_format, mapping)
-    options = resolve_options(
-        fmt.name,
-        mapping,
+    return resolve_shared_run(
+        data_format,
+        mapping_path,
         action=action,
         match_by=parse_match_by(tuple(match_by)),
         source_timezone=source_timezone,
         day_first=day_first,
         custom_fields=custom_fields,
     )
-    return mapping, options
 
 
 # -- matching ----------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipelines.errors import InputError
-from pipelines.mapping import ACTIONS, Mapping
+from pipelines.mapping import ACTIONS, Mapping, load_mapping, resolve_format
 from schemas.columns import CONTACT_MATCH_KEYS
 
 MATCH_BY_KEYS = ("contact", "transaction", "campaign", "fund", "group", "event")
@@ -96,3 +97,32 @@ def resolve_options(
         or (mapping.source_system or mapping.name if mapping else None)
         or "default",
     )
+
+
+def resolve_run(
+    data_format: str | None,
+    mapping: str | Path | None,
+    *,
+    action: str | None = None,
+    match_by: dict[str, str] | None = None,
+    source_timezone: str | None = None,
+    day_first: bool | None = None,
+    custom_fields: tuple[str, ...] | list[str] | None = (),
+) -> tuple[Mapping | None, RunOptions]:
+    """The mapping (loaded from its path) and the run's options; InputError on bad settings.
+
+    Every entry point (validate, import, preview, the inbox sync, the S3 drop) resolves its
+    settings here, so they all mean the same thing.
+    """
+    loaded = load_mapping(mapping) if mapping else None
+    fmt = resolve_format(data_format, loaded)
+    options = resolve_options(
+        fmt.name,
+        loaded,
+        action=action,
+        match_by=match_by,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=tuple(custom_fields or ()),
+    )
+    return loaded, options

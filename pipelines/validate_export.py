@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.mapping import load_mapping, resolve_format
 from pipelines.prepare import prepare_export
-from pipelines.run_options import parse_match_by, resolve_options
+from pipelines.run_options import parse_match_by, resolve_run
 from pipelines.write_outputs import OutputWriter
 
 
@@ -30,11 +29,9 @@ def validate_export(
     chunk_rows: int = 100_000,
 ) -> dict[str, Any]:
     """Write normalized.csv, rejects.csv, warnings.csv and summary.json; return the summary."""
-    mapping = load_mapping(mapping_path) if mapping_path else None
-    fmt = resolve_format(data_format, mapping)
-    options = resolve_options(
-        fmt.name,
-        mapping,
+    mapping, options = resolve_run(
+        data_format,
+        mapping_path,
         action=action,
         match_by=parse_match_by(match_by),
         source_timezone=source_timezone,
@@ -46,7 +43,7 @@ def validate_export(
         writer.write(chunk)
     return writer.close(
         source=strip_query(source),
-        data_format=fmt.name,
+        data_format=options.data_format,
         action=options.action,
         match_by=options.match_by,
         source_timezone=options.source_timezone,
