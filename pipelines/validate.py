@@ -1,14 +1,30 @@
-"""Validate normalized rows with the format's pandera model and turn failures into rejects."""
+"""Validate normalized rows with the format's pandera model and turn failures into rejects.
+
+The model's columns, checks and check names are the rules; this module runs them so that a
+100k-row chunk costs milliseconds, not seconds. pandera's own `validate` walks every cell of
+every column in Python (a per-element type test on object columns, `str.len`, regexes) and then
+reshapes its failure cases; here each check first gets a cheap vectorized screen over the whole
+column (lengths, one regex over the joined values, a hash lookup), and the pandera check itself
+runs only on the values the screen could not clear. A column whose values are not all strings
+goes through pandera whole, exactly as before.
+
+Issues come out in a fixed order: columns in the model's order, rows ascending, for each cell
+the first check it fails (presence, then the checks in the model's order), then the row rules
+in their order. A whole-file run and a chunked run therefore list the same problems.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.normalize import ISSUE_COLUMNS
-from schemas.models import validation_schema
+from schemas.models import RowRule, validation_schema
 
 _CHECK_REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^not_nullable$"), "required value missing"),
@@ -18,6 +34,13 @@ _CHECK_REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^positive_amount"), "must be greater than 0"),
     (re.compile(r"^str_matches"), "not in the canonical form"),
 ]
+# Fixed-width canonical forms (`^\d{4}-\d{2}-\d{2}$`) are screened on code points in numpy.
+_ANCHORED = re.compile(r"\^(.*)\$", re.DOTALL)
+_TOKEN = re.compile(
+    r"(?P<atom>\\d|\[a-z\]|\[A-Z\]|\\[^A-Za-z0-9]|[^\\\[\](){}?*+|^$.])(?:\{(?P<repeat>\d+)\})?"
+)
+_CLASSES: dict[str, tuple[int, int]] = {r"\d": (48, 57), "[a-z]": (97, 122), "[A-Z]": (65, 90)}
+_NOT_NULLABLE = "not_nullable"
 
 
 def reason_for(check: str) -> str:
@@ -39,45 +62,179 @@ def validate_frame(
 ) -> pd.DataFrame:
     """Reject issues (ISSUE_COLUMNS) for every row the schema refuses; values come from `raw`."""
     schema, rules = validation_schema(data_format, action, contact_match)
+    parts: list[pd.DataFrame] = []
+    for name, column in schema.columns.items():
+        if name in normalized.columns:
+            parts.append(_column_issues(normalized[name], column, raw))
+    parts.append(_rule_issues(normalized, rules))
+    found = [part for part in parts if not part.empty]
+    if not found:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    return pd.concat(found, ignore_index=True)
+
+
+def check_name(check: pa.Check) -> str:
+    """The name pandera reports a failed check by (its error text, else its name)."""
+    return str(check.error if check.error is not None else check.name)
+
+
+def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
+    """One issue per failing cell of one column: the first check, in the model's order, it fails."""
+    missing = values.isna().to_numpy(dtype=bool)
+    present = np.flatnonzero(~missing)
+    texts = values.to_numpy(dtype=object)[present]
+    if not _all_strings(values, texts):
+        return _pandera_column_issues(values, column, raw)
+    failed = np.full(len(values), -1, dtype=np.intp)  # position in `names` of the first failure
+    names = [_NOT_NULLABLE, *(check_name(check) for check in column.checks)]
+    if not column.nullable:
+        failed[missing] = 0
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    for number, check in enumerate(column.checks, start=1):
+        open_ = failed[present] < 0
+        suspects = _screen(check, texts[open_], lengths[open_])
+        rows, candidates = present[open_][suspects], texts[open_][suspects]
+        if len(rows):
+            failed[rows[~_passes(check, candidates)]] = number
+    bad = np.flatnonzero(failed >= 0)
+    if len(bad) == 0:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    index = values.index[bad]
+    return _cell_issues(index, str(column.name), raw, [names[i] for i in failed[bad]])
+
+
+def _passes(check: pa.Check, texts: np.ndarray) -> np.ndarray:
+    """pandera's verdict on each of `texts`, asked once per distinct value."""
+    codes, uniques = pd.factorize(texts)
+    result = check(pd.Series(uniques, dtype=object))
+    passed = np.asarray(result.check_output.to_numpy(), dtype=bool)
+    return np.asarray(passed[codes])
+
+
+def _all_strings(values: pd.Series, texts: np.ndarray) -> bool:
+    """Whether pandera's string dtype check passes on an object column: every value a str."""
+    if values.dtype != object:
+        return False
+    return len(texts) == 0 or pd.api.types.infer_dtype(texts, skipna=False) == "string"
+
+
+def _screen(check: pa.Check, texts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Which of `texts` (non-missing strings, `lengths` long) might fail `check`.
+
+    A screen is exact or errs towards suspicion (every value, for checks it does not know);
+    pandera decides on the suspects.
+    """
+    stats: dict[str, Any] = check.statistics or {}
+    if (
+        check.name == "str_length"
+        and stats.get("max_value") is not None
+        and stats.get("min_value") is None
+        and stats.get("exact_value") is None
+    ):
+        return np.asarray(lengths > stats["max_value"])
+    if check.name == "str_matches" and isinstance(stats.get("pattern"), str):
+        form = fixed_width_form(stats["pattern"])
+        if form is not None:
+            return _form_suspects(texts, lengths, form)
+    if check.name == "isin" and stats.get("allowed_values") is not None:
+        allowed = list(stats["allowed_values"])
+        return np.asarray(~pd.Series(texts, dtype=object).isin(allowed).to_numpy(dtype=bool))
+    return np.ones(len(texts), dtype=bool)
+
+
+def fixed_width_form(pattern: str) -> np.ndarray | None:
+    """For `^...$` patterns of fixed width (`\\d{4}`, `[a-z]{3}`, literals): per position, the
+    lowest and highest code point an ASCII match can have; None for any other pattern.
+    """
+    body = _ANCHORED.fullmatch(pattern)
+    if body is None:
+        return None
+    bounds: list[tuple[int, int]] = []
+    position = 0
+    text = body[1]
+    while position < len(text):
+        token = _TOKEN.match(text, position)
+        if token is None:
+            return None
+        position = token.end()
+        atom, repeat = token["atom"], int(token["repeat"] or 1)
+        if atom in _CLASSES:
+            bounds += [_CLASSES[atom]] * repeat
+        else:
+            char = atom[-1]
+            bounds += [(ord(char), ord(char))] * repeat
+    return np.array(bounds, dtype=np.uint32).reshape(-1, 2) if bounds else None
+
+
+def _form_suspects(texts: np.ndarray, lengths: np.ndarray, form: np.ndarray) -> np.ndarray:
+    """Values that are not `form` (see `fixed_width_form`) character for character."""
+    width = len(form)
+    suspects = lengths != width
+    fits = np.flatnonzero(~suspects)
+    if len(fits):
+        points = np.array(texts[fits], dtype=f"<U{width}").view(np.uint32).reshape(-1, width)
+        wrong = ((points < form[:, 0]) | (points > form[:, 1])).any(axis=1)
+        suspects[fits[wrong]] = True
+    return np.asarray(suspects)
+
+
+def _pandera_column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
+    """The slow path for a column with non-string values: pandera validates it whole."""
+    name = str(column.name)
+    schema = pa.DataFrameSchema({name: column}, strict=False, coerce=False)
     try:
-        schema.validate(normalized, lazy=True)
+        schema.validate(values.to_frame(name), lazy=True)
     except pa.errors.SchemaErrors as errors:
-        return _failures_to_issues(errors.failure_cases, raw, {r.reason: r.label for r in rules})
+        failures = errors.failure_cases
+        failures = failures[failures["index"].notna()]
+        checks = failures["check"].astype(str)
+        # presence first, then the dtype check (no number), then the checks in model order
+        rank = failures["check_number"].astype("float64").fillna(-1) + 1
+        ranked = failures.assign(
+            _rank=rank.where(checks != _NOT_NULLABLE, -1),
+            _row=failures["index"].astype("int64"),
+            _check=checks,
+        ).sort_values(["_row", "_rank"], kind="stable")
+        first = ranked.drop_duplicates("_row")
+        return _cell_issues(pd.Index(first["_row"].to_numpy()), name, raw, first["_check"])
     return pd.DataFrame(columns=ISSUE_COLUMNS)
 
 
-def _failures_to_issues(
-    failures: pd.DataFrame, raw: pd.DataFrame, rule_labels: dict[str, str]
+def _cell_issues(
+    index: pd.Index, column: str, raw: pd.DataFrame, checks: Iterable[str]
 ) -> pd.DataFrame:
-    failures = failures[failures["index"].notna()]
-    row_level = failures["schema_context"] == "DataFrameSchema"
-    # A dataframe-level check reports every column of a failing row: keep one per row and rule.
-    rows = failures[row_level].drop_duplicates(["index", "check"])
-    cells = failures[~row_level]
-    cell_parts = []
-    for column, group in cells.groupby("column", sort=False):
-        index = pd.Index(group["index"].astype("int64"))
-        source = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
-        checks = group["check"].astype(str)
-        reasons = checks.map({c: reason_for(c) for c in checks.unique()})
-        cell_parts.append(
-            pd.DataFrame(
-                {
-                    "source_row": index + 1,
-                    "column": column,
-                    "value": source.loc[index].tolist(),
-                    "reason": reasons.to_numpy(),
-                },
-                columns=ISSUE_COLUMNS,
-            )
-        )
-    row_issues = pd.DataFrame(
+    source = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
+    checks = list(checks)
+    reasons = {check: reason_for(check) for check in set(checks)}
+    return pd.DataFrame(
         {
-            "source_row": rows["index"].astype("int64").to_numpy() + 1,
-            "column": [rule_labels.get(str(c), "") for c in rows["check"]],
-            "value": pd.NA,
-            "reason": rows["check"].astype("object").to_numpy(),
+            "source_row": np.asarray(index, dtype=np.int64) + 1,
+            "column": column,
+            "value": source.loc[index].tolist(),
+            "reason": [reasons[check] for check in checks],
         },
         columns=ISSUE_COLUMNS,
     )
-    return pd.concat([*cell_parts, row_issues], ignore_index=True)
+
+
+def _rule_issues(normalized: pd.DataFrame, rules: list[RowRule]) -> pd.DataFrame:
+    """The row rules (pandera dataframe-level checks built from `RowRule.passes`), directly."""
+    parts: list[pd.DataFrame] = []
+    for rule in rules:
+        passes = rule.passes(normalized).to_numpy(dtype=bool)
+        index = normalized.index[~passes]
+        if len(index):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "source_row": np.asarray(index, dtype=np.int64) + 1,
+                        "column": rule.label,
+                        "value": pd.NA,
+                        "reason": rule.reason,
+                    },
+                    columns=ISSUE_COLUMNS,
+                )
+            )
+    if not parts:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
