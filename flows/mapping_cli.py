@@ -54,7 +54,11 @@ def mapping_group() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not to stdout.")
 @click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
 def suggest(source: str, data_format: str | None, output: str | None, force: bool) -> None:
-    """Suggest a mapping YAML for SOURCE from its headers, with a confidence per line."""
+    """Suggest a mapping YAML for SOURCE from its headers.
+
+    Each line carries its confidence; the unused columns are listed at the end. Exports of a
+    shipped preset (Classy, Stripe, PayPal) start from that preset, skip rules included.
+    """
     try:
         sample = _first_rows(source, SAMPLE_ROWS)
         text = suggest_mapping_text(sample, data_format, display_name(source))
@@ -78,7 +82,11 @@ def suggest(source: str, data_format: str | None, output: str | None, force: boo
 @click.option("--rows", default=5, show_default=True, type=click.IntRange(min=1))
 @click.option("--format", "data_format", help="Kindful import format (default: the mapping's).")
 def check(mapping_path: str, source: str, rows: int, data_format: str | None) -> None:
-    """Show what MAPPING does to the first rows of SOURCE, column by column."""
+    """Show what MAPPING does to the first rows of SOURCE.
+
+    For each row: accepted, rejected or skipped, then each Kindful column with its value (or
+    problem) and where it comes from. Prints donor values to this terminal only.
+    """
     try:
         mapping = load_mapping(mapping_path)
         fmt = resolve_format(data_format, mapping)
