@@ -23,6 +23,22 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def _internal_error(error: BaseException) -> str:
+    """A bug's one-line report: its type and the innermost project frame, not its message.
+
+    An exception's text often quotes the value it choked on (`int('...')`), which is donor data.
+    """
+    import traceback
+
+    root = Path(__file__).resolve().parent.parent
+    where = ""
+    for frame in traceback.extract_tb(error.__traceback__):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root) and ".venv" not in path.parts:
+            where = f" at {path.relative_to(root)}:{frame.lineno}"
+    return f"internal error {type(error).__name__}{where} (a bug in kindful-etl; please report it)"
+
+
 class LazyGroup(click.Group):
     """Loads heavy subcommands on first use (click docs, "Lazily Loading Subcommands")."""
 
@@ -117,6 +133,9 @@ def validate(
     except (InputError, ExportError) as error:
         _fail(str(error))
         return
+    except Exception as error:  # a bug, not bad input: still one line, and never a cell value
+        click.echo(f"kindful-etl: error: {_internal_error(error)}", err=True)
+        sys.exit(1)
     click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
     print_summary_table(
         [

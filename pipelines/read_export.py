@@ -446,10 +446,18 @@ def _open_source(uri: str, name: str, stack: contextlib.ExitStack) -> _Source:
 # --------------------------------------------------------------------------------------------
 
 
+# BOMs and control characters other than tab, LF and CR: junk in a header (a NUL inside
+# "first_name" would otherwise hide the column from the mapping), as normalize_strings treats it
+# in values.
+_HEADER_JUNK: Final = dict.fromkeys(
+    [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), 0xFEFF]
+)
+
+
 def _clean_text(value: object) -> str:
-    """Header text without BOMs or surrounding whitespace ("" for a blank cell)."""
+    """Header text without BOMs, control characters or surrounding whitespace ("" if blank)."""
     text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-    return text.replace("\ufeff", "").strip()
+    return text.translate(_HEADER_JUNK).strip()
 
 
 def _clean_name(value: object, position: int) -> str:
@@ -711,6 +719,11 @@ def _jsonl_frames(
             raise ExportError(
                 f"cannot read {name}: invalid JSON on line {lineno} ({exc.msg}, column {exc.colno})"
             ) from None
+        except (ValueError, RecursionError):  # json's int digit limit, or nesting too deep
+            raise ExportError(
+                f"cannot read {name}: invalid JSON on line {lineno} "
+                "(a number too long or nesting too deep)"
+            ) from None
         if not isinstance(obj, dict):
             raise ExportError(f"cannot read {name}: line {lineno} is not a JSON object")
         record: dict[str, str | None] = {}
@@ -728,6 +741,8 @@ def _jsonl_frames(
             start += len(rows)
             rows = []
     if not columns:
+        if rows or start:
+            raise ExportError(f"cannot read {name}: no JSON object has any key (no columns)")
         raise ExportError(f"cannot read {name}: the file is empty (no JSON objects)")
     if rows or start == 0:
         yield frame()
