@@ -11,14 +11,16 @@ same id. Identical rows get an occurrence suffix so two equal gifts are never me
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from schemas.columns import ImportFormat
 
 ID_PREFIX = "ke-"
+_DIGEST_BYTES = 12  # the 24 hex digits after the prefix: the whole id, not a hash of it
 
 # The record id column of each format and the columns that identify one record of it.
 RECORD_IDENTITY: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -38,23 +40,70 @@ CONTACT_BY_EMAIL = ("email",)
 CONTACT_BY_NAME = ("first_name", "last_name", "company_name", "addr1", "postal")
 
 
-def _key(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+def _texts(frame: pd.DataFrame, column: str, rows: np.ndarray, *, lower: bool) -> list[str]:
+    """The column's values at positions `rows` as text, missing as "" (lowercased if asked)."""
+    if column not in frame.columns:
+        return [""] * len(rows)
+    values = frame[column].to_numpy(dtype=object)[rows]
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        if lower:
+            return [v.lower() if isinstance(v, str) else "" for v in values.tolist()]
+        return [v if isinstance(v, str) else "" for v in values.tolist()]
+    # anything but text and missing: exactly as pandas' "string" dtype spells it
+    text = pd.Series(values, dtype=object).astype("string").fillna("")
+    return (text.str.lower() if lower else text).tolist()
+
+
+def _key(frame: pd.DataFrame, columns: tuple[str, ...], rows: np.ndarray) -> list[str]:
     """The columns' values joined with a separator no value contains, lowercased."""
-    parts = [
-        frame[c].astype("string").fillna("").str.lower()
-        if c in frame.columns
-        else pd.Series("", index=frame.index, dtype="string")
-        for c in columns
-    ]
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined + "\x1f" + part
-    return joined
+    parts = [_texts(frame, c, rows, lower=True) for c in columns]
+    if len(parts) == 1:
+        return parts[0]
+    return ["\x1f".join(values) for values in zip(*parts, strict=True)]
 
 
-def _digest(keys: pd.Series) -> pd.Series:
-    # hashlib, not pandas' hash_pandas_object: ids must stay the same across library upgrades.
-    return keys.map(lambda k: hashlib.sha256(k.encode()).hexdigest()[:24])
+def _digests(keys: list[str]) -> dict[str, bytes]:
+    """sha256 of each distinct key, cut to the id's 12 bytes.
+
+    hashlib, not pandas' hash_pandas_object: ids must stay the same across library upgrades.
+    """
+    return {k: hashlib.sha256(k.encode()).digest()[:_DIGEST_BYTES] for k in dict.fromkeys(keys)}
+
+
+@dataclass
+class SeenIds:
+    """How often each derived id has been handed out so far, in ~12 bytes per distinct id.
+
+    A Counter of id strings costs ~130 bytes per id, which grows with the file; here the ids
+    (their 12 digest bytes, which are the whole id) sit in one sorted numpy array, and only
+    ids seen more than once, which are rare, keep a count in a dict.
+    """
+
+    digests: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=f"S{_DIGEST_BYTES}"))
+    repeats: dict[bytes, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+    def get(self, digests: np.ndarray) -> np.ndarray:
+        """Times each of `digests` (distinct) was seen before."""
+        where = np.searchsorted(self.digests, digests)
+        inside = where < len(self.digests)
+        found = np.zeros(len(digests), dtype=bool)
+        found[inside] = self.digests[where[inside]] == digests[inside]
+        counts = found.astype(np.int64)
+        for i in np.flatnonzero(found):
+            counts[i] = self.repeats.get(bytes(digests[i]), 1)
+        return counts
+
+    def add(self, digests: np.ndarray, before: np.ndarray, now: np.ndarray) -> None:
+        """Record `now` more sightings of each of `digests` (distinct; `before` from `get`)."""
+        new = np.sort(digests[before == 0])
+        if len(new):
+            self.digests = np.insert(self.digests, np.searchsorted(self.digests, new), new)
+        total = before + now
+        for i in np.flatnonzero(total > 1):
+            self.repeats[bytes(digests[i])] = int(total[i])
 
 
 @dataclass
@@ -63,51 +112,79 @@ class IdAssigner:
 
     fmt: ImportFormat
     source_system: str
-    seen: Counter[str] = field(default_factory=Counter)
+    seen: SeenIds = field(default_factory=SeenIds)
     assigned: int = 0
 
-    def contact_keys(self, frame: pd.DataFrame) -> pd.Series:
-        by_email = _key(frame, CONTACT_BY_EMAIL)
-        by_name = _key(frame, CONTACT_BY_NAME)
-        has_email = by_email.str.len() > 0
-        return ("email\x1f" + by_email).where(has_email, "name\x1f" + by_name)
+    def contact_keys(self, frame: pd.DataFrame, rows: np.ndarray) -> list[str]:
+        """Identity keys of the contacts at positions `rows`: email, else name and address."""
+        by_email = _key(frame, CONTACT_BY_EMAIL, rows)
+        by_name = _key(frame, CONTACT_BY_NAME, rows)
+        return [
+            "email\x1f" + email if email else "name\x1f" + name
+            for email, name in zip(by_email, by_name, strict=True)
+        ]
 
-    def _fill(self, frame: pd.DataFrame, column: str, keys: pd.Series, occurrences: bool) -> None:
+    def _record_keys(
+        self, frame: pd.DataFrame, fields: tuple[str, ...], rows: np.ndarray
+    ) -> list[str]:
+        keys = _key(frame, fields, rows)
+        if not self.fmt.has_contact:
+            return keys
+        contact = _texts(frame, "id", rows, lower=False)
+        return [c + "\x1f" + k for c, k in zip(contact, keys, strict=True)]
+
+    def _fill(
+        self,
+        frame: pd.DataFrame,
+        column: str,
+        keys_for: Callable[[np.ndarray], list[str]],
+        occurrences: bool,
+    ) -> None:
         current = (
             frame[column]
             if column in frame.columns
             else pd.Series(pd.NA, index=frame.index, dtype="object")
         )
-        missing = current.isna()
+        missing = current.isna().to_numpy(dtype=bool)
         if not missing.any():
             return
-        scoped = self.source_system + "\x1e" + column + "\x1e" + keys[missing]
-        derived = ID_PREFIX + _digest(scoped)
+        rows = np.flatnonzero(missing)
+        scope = self.source_system + "\x1e" + column + "\x1e"
+        scoped = [scope + key for key in keys_for(rows)]
+        digests = _digests(scoped)
+        derived = [ID_PREFIX + digests[k].hex() for k in scoped]
         if occurrences:
-            derived = self._with_occurrences(derived)
-        filled = current.astype("object").copy()
-        filled[missing] = derived
-        frame[column] = filled
-        self.assigned += int(missing.sum())
+            derived = self._with_occurrences(derived, [digests[k] for k in scoped])
+        filled = current.to_numpy(dtype=object, copy=True)
+        filled[rows] = derived
+        frame[column] = pd.Series(filled, index=frame.index, dtype=object)
+        self.assigned += len(rows)
 
-    def _with_occurrences(self, derived: pd.Series) -> pd.Series:
+    def _with_occurrences(self, derived: list[str], digests: list[bytes]) -> list[str]:
         """Second and later rows with the same derived id get `-2`, `-3`, ... in file order."""
-        within = derived.groupby(derived).cumcount()
-        before = derived.map(lambda d: self.seen.get(d, 0))
-        number = within + before
-        self.seen.update({str(k): int(v) for k, v in derived.value_counts().items()})
-        return derived.where(number == 0, derived + "-" + (number + 1).astype(str))
+        codes, uniques = pd.factorize(np.asarray(derived, dtype=object))
+        first = np.unique(codes, return_index=True)[1]  # the first row of each distinct id
+        distinct = np.array([digests[i] for i in first], dtype=f"S{_DIGEST_BYTES}")
+        before = self.seen.get(distinct)
+        order = np.argsort(codes, kind="stable")
+        starts = np.searchsorted(codes[order], np.arange(len(uniques)))
+        within = np.empty(len(codes), dtype=np.int64)
+        within[order] = np.arange(len(codes)) - starts[codes[order]]
+        number = within + before[codes]
+        self.seen.add(distinct, before, np.bincount(codes, minlength=len(uniques)))
+        return [
+            d if n == 0 else f"{d}-{n + 1}" for d, n in zip(derived, number.tolist(), strict=True)
+        ]
 
     def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return `frame` with missing contact and record ids filled in (in place is fine)."""
         if self.fmt.has_contact:
             # Rows for the same person share a contact id: no occurrence suffix.
-            self._fill(frame, "id", self.contact_keys(frame), occurrences=False)
+            self._fill(frame, "id", lambda rows: self.contact_keys(frame, rows), occurrences=False)
         identity = RECORD_IDENTITY.get(self.fmt.name)
         if identity is not None:
             column, fields = identity
-            keys = _key(frame, fields)
-            if self.fmt.has_contact:
-                keys = frame["id"].astype("string").fillna("") + "\x1f" + keys
-            self._fill(frame, column, keys, occurrences=True)
+            self._fill(
+                frame, column, lambda rows: self._record_keys(frame, fields, rows), occurrences=True
+            )
         return frame
