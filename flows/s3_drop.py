@@ -46,7 +46,7 @@ IGNORED = "ignored"
 
 def drop_uri(bucket: str, key: str) -> str:
     """`s3://bucket/key` for one dropped object; refuse what cannot name an object."""
-    bucket, key = bucket.strip(), key.lstrip("/")
+    bucket = bucket.strip()  # a key is taken as given: "/a.csv" and "a.csv" are two objects
     if not bucket or "/" in bucket or not key or key.endswith("/"):
         raise InputError(f"not an S3 object: bucket {bucket!r}, key {key!r}")
     return f"s3://{bucket}/{key}"
