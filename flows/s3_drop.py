@@ -98,9 +98,10 @@ def mapping_beside(
     found = inbox.mapping_for(InboxFile(f"s3://{bucket}/{key}", name, datetime.now(UTC)))
     try:
         yield str(found) if found else mapping
-    finally:
-        if found is not None:
-            shutil.rmtree(found.parent, ignore_errors=True)
+    finally:  # the inbox's scratch folder for downloaded mappings, found or not
+        scratch = getattr(inbox, "_scratch", None) or (found.parent if found else None)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @flow(name="import-dropped-object", flow_run_name="s3-drop {bucket}/{key}", log_prints=False)
