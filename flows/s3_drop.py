@@ -30,13 +30,13 @@ from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from flows.import_export import BAD_INPUT, import_export, kindful_settings, resolve_run
+from flows.import_export import BAD_INPUT, import_export, kindful_settings
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
 from pipelines.inbox import DONE_FOLDERS, InboxFile, S3Inbox, is_export
 from pipelines.ledger import Ledger
-from pipelines.run_options import RunOptions
+from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import s3_client
 from pipelines.validate_export import strip_query
 
