@@ -45,6 +45,7 @@ class LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "sandbox": "sandbox.cli:sandbox_command",
         "preview": "flows.preview_cli:preview_command",
+        "mapping": "flows.mapping_cli:mapping_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
