@@ -386,6 +386,18 @@ def import_export(
     A file that cannot be processed at all ends the run Failed with a one-line message that
     starts with "bad input: "; a failed Kindful job raises ImportFailed after the report is
     written.
+
+    Args:
+        source: The export: a local path, s3:// or https:// URI (CSV, XLSX, JSON lines, gzip).
+        data_format: Kindful import format, unless the mapping names it.
+        action: create (only new records) or update (also newer versions); default create.
+        mapping: Mapping file (YAML) from the export's columns to Kindful's.
+        match_by: Kindful match_by, e.g. {"contact": "email"}.
+        out_dir: Folder for the run files; default a folder per run beside the ledger.
+        source_timezone: IANA timezone of timestamps without an offset (default UTC).
+        day_first: Dates are dd/mm/yyyy.
+        custom_fields: Source columns sent untouched as Kindful custom fields.
+        settings: Where to import to; by default from the environment.
     """
     settings = settings or ImportSettings.from_env()
     try:

@@ -83,6 +83,16 @@ def sync_inbox(
 
     Each export's settings come from its own `<name>.mapping.yaml`, else its folder's
     `mapping.yaml`, else `mapping` and the other parameters here.
+
+    Args:
+        location: The inbox: a local folder or `s3://bucket/prefix/`.
+        mapping: Mapping file for exports that have none of their own beside them.
+        data_format: Kindful import format when no mapping names one (e.g. contact).
+        action: create (only new records) or update (also newer versions); default create.
+        match_by: Kindful match_by, e.g. {"contact": "email"}.
+        source_timezone: IANA timezone of timestamps without an offset (default UTC).
+        day_first: Dates are dd/mm/yyyy.
+        settings: Where to import to; by default from the environment.
     """
     logger = get_run_logger()
     settings = settings or ImportSettings.from_env()
