@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from pipelines.csv_out import write_csv
 
 DEFAULT_BATCH_ROWS = 10_000  # 002: "we recommend sending in batches of 10k records at a time"
 # Level 6 (gzip's default) spends most of a run compressing; level 3 is ~3x faster for files
@@ -76,7 +79,9 @@ class BatchWriter:
         self._pending = [rest] if len(rest) else []
         self._pending_rows = len(rest)
         number = len(self.batches) + 1
-        text = batch_frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        buffer = io.StringIO()
+        write_csv(batch_frame, buffer, lineterminator="\n")
+        text = buffer.getvalue().encode("utf-8")
         path = self.out_dir / f"batch-{number:05d}.csv.gz"
         # mtime=0: the gzip bytes depend only on the content.
         path.write_bytes(gzip.compress(text, compresslevel=GZIP_LEVEL, mtime=0))

@@ -8,6 +8,7 @@ open safely in a spreadsheet.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.csv_out import write_csv
 from pipelines.prepare import PreparedChunk
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -57,7 +59,8 @@ class OutputWriter:
     def _append(self, name: str, frame: pd.DataFrame) -> None:
         path = self.out_dir / name
         first = name not in self._started
-        frame.to_csv(path, mode="w" if first else "a", header=first, index=False, encoding="utf-8")
+        with path.open("w" if first else "a", encoding="utf-8", newline="") as handle:
+            write_csv(frame, handle, header=first, lineterminator=os.linesep)
         self._started.add(name)
 
     def write(self, chunk: PreparedChunk) -> None:
