@@ -33,8 +33,8 @@ def _internal_error(error: BaseException) -> str:
     root = Path(__file__).resolve().parent.parent
     where = ""
     for frame in traceback.extract_tb(error.__traceback__):
-        path = Path(frame.filename).resolve()
-        if path.is_relative_to(root) and ".venv" not in path.parts:
+        path = Path(frame.filename)  # compiled modules (.pyx) give relative names: not ours
+        if path.is_absolute() and path.is_relative_to(root) and ".venv" not in path.parts:
             where = f" at {path.relative_to(root)}:{frame.lineno}"
     return f"internal error {type(error).__name__}{where} (a bug in kindful-etl; please report it)"
 

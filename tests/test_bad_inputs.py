@@ -469,3 +469,64 @@ def test_far_future_local_created_at_is_a_warning_not_an_internal_error(tmp_path
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert (summary["rows_read"], summary["rows_accepted"]) == (1, 1)
     assert summary["warning_reasons"] == {"created_at: unparseable timestamp, cleared": 1}
+
+
+# --------------------------------------------------------------------------------------------
+# custom fields pass through untouched: their dirt reaches normalized.csv and the batches
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dirty_custom_field(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    folder = tmp_path_factory.mktemp("custom")
+    source = folder / "custom.csv"
+    source.write_bytes(
+        b'first_name,last_name,Member Since\nAda,Example,"2019\r01"\nGrace,Tester,2020\x00\n'
+    )
+    args = ["--format", CONTACT, "--custom-field", "Member Since", "--out", str(folder / "out")]
+    result = subprocess.run(
+        [CLI, "validate", str(source), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    return Run(source, folder / "out", result.returncode, result.stdout, result.stderr)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="normalize.py: custom fields are copied raw, skipping normalize_strings, so a NUL "
+    "(or BOM, or control character) in one reaches normalized.csv and Kindful's batches",
+)
+def test_custom_field_nul_never_reaches_normalized_csv(dirty_custom_field: Run) -> None:
+    assert dirty_custom_field.returncode == 0, dirty_custom_field.stderr
+    assert b"\x00" not in (dirty_custom_field.out / "normalized.csv").read_bytes()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="write_outputs.py (and normalize.py passing custom fields raw): a bare CR in a custom "
+    "field is written unquoted, so normalized.csv has a record split over two lines",
+)
+def test_custom_field_cr_keeps_normalized_csv_one_line_per_record(dirty_custom_field: Run) -> None:
+    assert dirty_custom_field.returncode == 0, dirty_custom_field.stderr
+    rows = output_table(dirty_custom_field.out / "normalized.csv")
+    assert len(rows) == 1 + 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="write_batches.py: to_csv(lineterminator='\\n') leaves a bare CR unquoted, so the "
+    "batch Kindful reads has one record split over two lines",
+)
+def test_a_batch_row_holding_a_bare_cr_stays_one_record(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from pipelines.write_batches import BatchWriter
+
+    writer = BatchWriter(tmp_path, batch_rows=10)
+    writer.add(pd.DataFrame({"id": ["1", "2"], "Member Since": ["2019\r01", "2020"]}))
+    (batch,) = writer.close()
+    rows = csv_rows(gzip.decompress(batch.path.read_bytes()).decode("utf-8"))
+    assert rows == [["id", "Member Since"], ["1", "2019\r01"], ["2", "2020"]]
