@@ -22,7 +22,12 @@ from pipelines.normalize_emails import emails_distinct
 from pipelines.normalize_integers import integers_distinct
 from pipelines.normalize_money import cents_distinct, dollars_distinct
 from pipelines.normalize_states import states_distinct
-from pipelines.normalize_strings import DistinctNormalizer, clean_distinct, distinct
+from pipelines.normalize_strings import (
+    DistinctNormalizer,
+    clean_distinct,
+    clean_values,
+    distinct,
+)
 from pipelines.normalize_timestamps import timestamps_distinct
 from pipelines.run_options import RunOptions
 from schemas.columns import Column, ImportFormat, Kind, Required
@@ -138,9 +143,14 @@ def normalize_frame(
         if column.name not in mapped.columns:
             continue
         raw = mapped[column.name]
+        normalizer = _normalizer(column, units, options)
+        if normalizer is None:
+            direct = clean_values(raw)
+            if direct is not None:
+                out[column.name] = pd.Series(direct, index=raw.index, dtype=object)
+                continue
         codes, uniques = distinct(raw)
         cleaned = clean_distinct(uniques)
-        normalizer = _normalizer(column, units, options)
         if normalizer is None:
             found, problems = cleaned, None
         else:

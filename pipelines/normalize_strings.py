@@ -50,17 +50,60 @@ def normalize_strings(values: pd.Series) -> Normalized:
 def clean_distinct(uniques: pd.Series) -> pd.Series:
     """`normalize_strings` on distinct values: the non-empty cleaned ones, same index labels.
 
-    Dirt is rare, so one regex search over all the values joined decides whether any value
-    needs the per-value pass at all.
+    Dirt is rare, so one test over all the values joined decides whether any value needs the
+    per-value pass; trimming is a plain list comprehension (pandas' str.strip costs ~5x more).
     """
-    cleaned = uniques
-    if _DIRTY_RE.search("".join(uniques.dropna().tolist())) is not None:
+    texts = uniques.tolist()
+    stripped = _stripped_if_clean(texts)
+    if stripped is None:
         cleaned = uniques.copy()
         dirty = uniques.str.contains(_DIRTY).to_numpy(dtype=bool)
         fixed = uniques[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_DROP)
         cleaned[dirty] = fixed.to_numpy()
-    cleaned = cleaned.str.strip()
-    return cleaned[cleaned.str.len() > 0]
+        cleaned = cleaned.str.strip()
+        return cleaned[cleaned.str.len() > 0]
+    cleaned = pd.Series(stripped, index=uniques.index, dtype="str")
+    if all(stripped):
+        return cleaned
+    return cleaned[np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))]
+
+
+def clean_values(values: pd.Series) -> np.ndarray | None:
+    """`normalize_strings(values).values` as an object array, straight from the rows.
+
+    For columns with no normalizer after cleaning, factorizing would cost more than it saves.
+    None when some value needs more than trimming (or is not text): take the distinct path.
+    """
+    if not isinstance(values.dtype, pd.StringDtype) and not (
+        values.dtype == object
+        and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    ):
+        return None
+    array = values.to_numpy(dtype=object)
+    present = np.flatnonzero(~pd.isna(array))
+    stripped = _stripped_if_clean(array[present].tolist())
+    if stripped is None:
+        return None
+    out = np.full(len(array), pd.NA, dtype=object)
+    out[present] = stripped
+    if not all(stripped):
+        blank = ~np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+        out[present[blank]] = pd.NA
+    return out
+
+
+def _stripped_if_clean(texts: list[str]) -> list[str] | None:
+    """Each text trimmed, or None if any holds a character `normalize_strings` drops.
+
+    str.isprintable is true of almost every clean column and is ~3x faster than the regex.
+    """
+    try:
+        joined = "".join(texts)
+    except TypeError:  # not all text: let pandas' str methods decide
+        return None
+    if not joined.isprintable() and _DIRTY_RE.search(joined) is not None:
+        return None
+    return [text.strip() for text in texts]
 
 
 def clean_header(names: list[str]) -> list[str]:
