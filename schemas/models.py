@@ -141,9 +141,24 @@ def validation_schema(
     Cached: building it costs ~50 ms, and a run asks for the same one for every chunk.
     """
     rules = row_rules(FORMATS[fmt_name], action, contact_match)
-    base = MODELS[fmt_name].to_schema()
     checks = [pa.Check(rule.passes, error=rule.reason, ignore_na=False) for rule in rules]
     schema = pa.DataFrameSchema(
-        columns=base.columns, checks=checks, strict=False, name=base.name, coerce=False
+        columns=model_columns(fmt_name), checks=checks, strict=False, name=fmt_name, coerce=False
     )
     return schema, rules
+
+
+@functools.cache
+def model_columns(fmt_name: str) -> dict[str, pa.Column]:
+    """The columns `MODELS[fmt_name].to_schema()` has, built from the same fields directly.
+
+    `to_schema()` resolves annotations through every dataframe library pandera supports and so
+    imports dask (~1 s per process); every model field here is an optional `Series[str]`, so
+    each column is the field's own column for `str`, not required. A test keeps them equal.
+    """
+    return {
+        column.name: pa.Column(
+            **_field(column).column_properties(str, required=False, name=column.name)
+        )
+        for column in FORMATS[fmt_name].columns
+    }
