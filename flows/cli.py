@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 import click
 
+from flows.cli_options import source_options
+
 EXIT_BAD_INPUT = 2
 
 
@@ -71,32 +73,8 @@ def print_summary_table(rows: list[tuple[str, Any]]) -> None:
         click.echo(f"  {label.ljust(width)}  {value}")
 
 
-def _source_options(command: Any) -> Any:
-    """The options `validate` and `import` share."""
-    for option in reversed(
-        [
-            click.argument("source"),
-            click.option(
-                "--format", "data_format", help="Kindful import format (or the mapping's)."
-            ),
-            click.option(
-                "--action", type=click.Choice(["create", "update"]), help="Default: create."
-            ),
-            click.option("--mapping", "mapping_path", type=click.Path(), help="YAML mapping file."),
-            click.option("--match-by", multiple=True, help="KEY=VALUE, e.g. contact=email."),
-            click.option("--source-timezone", help="IANA timezone of values without an offset."),
-            click.option("--day-first", is_flag=True, default=None, help="Dates are dd/mm/yyyy."),
-            click.option(
-                "--custom-field", multiple=True, help="Source column sent as a custom field."
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
 @cli.command()
-@_source_options
+@source_options
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--fail-on-rejects", is_flag=True, help="Exit 1 when any record is rejected.")
 @click.option("--chunk-rows", default=100_000, show_default=True, type=click.IntRange(min=1))
@@ -154,7 +132,7 @@ def validate(
 
 
 @cli.command("import")
-@_source_options
+@source_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Run files folder.")
 @click.option("--batch-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--keep-staged", is_flag=True, help="Keep the staged S3 objects after the run.")

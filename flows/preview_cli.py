@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from flows.cli_options import source_options
 from pipelines.errors import InputError
 from pipelines.import_settings import ImportSettings, state_home
 from pipelines.kindful_client import KindfulClient
@@ -137,14 +138,7 @@ def run_preview(
 
 
 @click.command("preview", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("source")
-@click.option("--format", "data_format", help="Kindful import format (or the mapping's).")
-@click.option("--mapping", "mapping_path", type=click.Path(), help="YAML mapping file.")
-@click.option("--action", type=click.Choice(["create", "update"]), help="Default: create.")
-@click.option("--match-by", multiple=True, help="KEY=VALUE, e.g. contact=email.")
-@click.option("--source-timezone", help="IANA timezone of values without an offset.")
-@click.option("--day-first", is_flag=True, default=None, help="Dates are dd/mm/yyyy.")
-@click.option("--custom-field", multiple=True, help="Source column sent as a custom field.")
+@source_options
 @click.option(
     "--out",
     "out_dir",
