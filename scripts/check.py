@@ -20,7 +20,8 @@ def main() -> int:
         [python, "-m", "ruff", "check", "."],
         [python, "-m", "ruff", "format", "--check", "."],
         [python, "-m", "mypy"],
-        [python, "-m", "pytest", *sys.argv[1:]],
+        # Two workers: most of the suite waits on servers (Prefect, sandbox, moto), not the CPU.
+        [python, "-m", "pytest", "-n", "2", "--dist", "loadfile", *sys.argv[1:]],
     ]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     for step in steps:
