@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any, TextIO
 
 import numpy as np
@@ -59,6 +60,7 @@ class _Fields:
     def __init__(self, lineterminator: str) -> None:
         self._lineterminator = lineterminator
         self._special = {_DELIMITER, _QUOTE, "\r", "\n", *lineterminator}
+        self._special_re = re.compile("[" + "".join(map(re.escape, sorted(self._special))) + "]")
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator=lineterminator)
 
@@ -75,10 +77,16 @@ class _Fields:
         return self._buffer.getvalue()[: -len(self._lineterminator) - 1]
 
     def column(self, texts: list[str]) -> list[str]:
-        """A column of texts as written; one scan of the joined column decides the fast path."""
-        if not self._might_quote("".join(texts)):
+        """A column of texts as written; one scan of the joined column finds what to quote."""
+        joined = "".join(texts)
+        if not self._might_quote(joined):
             return texts
-        return [self.quoted(text) for text in texts]
+        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        hits = [match.start() for match in self._special_re.finditer(joined)]
+        out = list(texts)
+        for i in np.unique(np.searchsorted(ends, hits, side="right")).tolist():
+            out[i] = self.quoted(texts[i])
+        return out
 
 
 def _plain_columns(frame: pd.DataFrame) -> list[list[str]] | None:

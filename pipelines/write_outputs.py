@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.csv_out import write_csv
@@ -30,10 +31,29 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             safe[column]
         ):
             continue
-        text = safe[column].astype("string")
-        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
-        safe[column] = text.where(~risky, "'" + text)
+        safe[column] = _neutralized(safe[column])
     return safe
+
+
+def _neutralized(values: pd.Series) -> pd.Series:
+    """One text column with risky cells quoted, as a "string" column.
+
+    Plain lists: pandas' str.startswith plus where cost ~5x more for the same answer.
+    """
+    array = values.to_numpy(dtype=object)
+    missing = pd.isna(array)
+    if pd.api.types.infer_dtype(array[~missing], skipna=False) not in ("string", "empty"):
+        text = values.astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+        return text.where(~risky, "'" + text)
+    out = np.array(array, dtype=object)
+    out[missing] = pd.NA
+    present = np.flatnonzero(~missing)
+    texts = array[present].tolist()
+    starts = [i for i, text in enumerate(texts) if text.startswith(_FORMULA_START)]
+    if starts:
+        out[present[starts]] = ["'" + texts[i] for i in starts]
+    return pd.Series(pd.array(out, dtype="string"), index=values.index, name=values.name)
 
 
 @dataclass
