@@ -6,7 +6,8 @@ rest of the pipeline never guesses: every cell is a string or missing, header na
 trimmed, and the index is the 0-based data-record number (`source_row = index + 1`).
 
 Nothing is coerced here: "00123", "NA", "null" and "5000.50" stay exactly as written, because
-a reader that guesses types silently corrupts ZIP codes, ids and amounts. Anything that makes a
+a reader that guesses types silently corrupts ZIP codes, ids and amounts (in CSV text a bare CR,
+the old-Mac line break, is read as LF: see `_ToUtf8`). Anything that makes a
 file unreadable as a whole raises `ExportError`, whose message is one line, names the file
 (without any URL query string, which may carry a signature) and never contains a cell value.
 
@@ -260,7 +261,7 @@ def _read_head(stream: _Readable, size: int) -> bytes:
 
 
 class _ToUtf8(io.RawIOBase):
-    """Decodes the source and emits UTF-8, so pandas' fast C parser only ever sees UTF-8.
+    """Decodes the source and emits UTF-8 without bare CRs, all pandas' C parser ever sees.
 
     With no BOM the encoding is decided at the first non-ASCII byte: valid UTF-8 locks UTF-8,
     anything else switches to Windows-1252. Everything before that byte was ASCII, which both
@@ -278,6 +279,7 @@ class _ToUtf8(io.RawIOBase):
         self._out_pos = 0
         self._consumed = 0
         self._eof = False
+        self._cr = False  # the last block ended in CR, held back until the next byte is known
 
     def readable(self) -> bool:
         return True
@@ -289,13 +291,31 @@ class _ToUtf8(io.RawIOBase):
                 return 0
             data = self._source.read(_BLOCK) or b""
             self._eof = not data
-            self._out = self._convert(data, final=self._eof)
+            self._out = self._lf_line_ends(self._convert(data, final=self._eof), self._eof)
             self._out_pos = 0
             self._consumed += len(data)
         n = min(len(view), len(self._out) - self._out_pos)
         view[:n] = self._out[self._out_pos : self._out_pos + n]
         self._out_pos += n
         return n
+
+    def _lf_line_ends(self, out: bytes, final: bool) -> bytes:
+        """A bare CR (not part of CRLF) as LF: pandas' C parser drops the leading empty field of
+        a record that follows a blank line ended by a bare CR (old-Mac files), shifting its
+        values one column left. Record boundaries are unchanged (CR, LF and CRLF all end a line
+        for it); a bare CR inside a quoted value becomes LF, as normalize_strings makes it
+        anyway. CR is one byte in UTF-8 and never part of another character, so bytes are safe.
+        """
+        if self._cr:
+            out = b"\r" + out
+            self._cr = False
+        if b"\r" not in out:
+            return out
+        if not final and out.endswith(b"\r"):
+            out, self._cr = out[:-1], True  # a CRLF may be split across two blocks
+        if out.count(b"\r") == out.count(b"\r\n"):
+            return out  # CRLF files: nothing to do
+        return b"\r\n".join(part.replace(b"\r", b"\n") for part in out.split(b"\r\n"))
 
     def _undecodable(self, exc: UnicodeDecodeError, pending: int, detail: str) -> ExportError:
         offset = max(0, self._consumed - pending + exc.start)
@@ -629,25 +649,28 @@ def _sniff_delimiter(text: str, *, complete: bool) -> str:
     return next(d for d in _DELIMITERS if scores[d] == best)
 
 
-def _delimiter_score(text: str, sep: str, *, complete: bool) -> tuple[bool, int, float, int]:
+def _delimiter_score(text: str, sep: str, *, complete: bool) -> tuple[bool, bool, int, float, int]:
     widths: list[int] = []
+    named = False  # the header holds a name, not only blanks and delimiters ("\t" in a TSV)
     try:
         for record in csv.reader(io.StringIO(text), delimiter=sep, quotechar='"'):
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue
+            if not widths:
+                named = any(cell.strip().strip("".join(_DELIMITERS)) for cell in record)
             widths.append(len(record))
             if len(widths) > _SNIFF_RECORDS:
                 break
     except csv.Error:
-        return (False, -sys.maxsize, 0.0, 0)
+        return (False, False, -sys.maxsize, 0.0, 0)
     if not complete and len(widths) > 1:
         widths.pop()  # the head may end inside a quoted multi-line record
     if not widths:
-        return (False, 0, 0.0, 0)
+        return (False, False, 0, 0.0, 0)
     width, body = widths[0], widths[1:]
     longer = sum(n > width for n in body)
     same = sum(n == width for n in body) / len(body) if body else 1.0
-    return (width > 1, -longer, same, width)
+    return (width > 1, named, -longer, same, width)
 
 
 # --------------------------------------------------------------------------------------------

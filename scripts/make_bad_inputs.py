@@ -16,6 +16,7 @@ Usage: python scripts/make_bad_inputs.py [OUT_DIR]   (default: tests/bad_inputs/
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -153,6 +154,12 @@ def small_inputs() -> dict[str, bytes]:
         "control_chars.csv": CONTACT_CSV.replace("Ada", "A\x01\x1b[31md\x7fa\x85").encode(),
         "formula_injection.csv": _formula_rows().encode(),
         "formula_injection_cr.csv": _formula_cr_rows().encode(),
+        # JSON keeps a CR where a CSV reader makes it a line break
+        "formula_injection_cr.jsonl": "".join(
+            json.dumps(dict(zip(GIFT_HEADER.split(","), row, strict=True))) + "\n"
+            for row in csv.reader(io.StringIO(_formula_cr_rows(), newline=""))
+            if row[0] != "id"
+        ).encode(),
         "formula_injection_headers.csv": (
             CONTACT_CSV.replace("city", '=HYPERLINK("http://evil.example")', 1)
             .replace("state", "@SUM(A1)", 1)
@@ -162,6 +169,11 @@ def small_inputs() -> dict[str, bytes]:
         # line endings and quoting
         "crlf.csv": CONTACT_CSV.replace("\n", "\r\n").encode(),
         "cr_only.csv": CONTACT_CSV.replace("\n", "\r").encode(),
+        # old-Mac line ends, a blank line, then a record whose first field is empty
+        "cr_only_blank_line.csv": "\r".join(
+            [lines[0], lines[1], "", lines[2].removeprefix("c2"), " ", lines[3].removeprefix("c3")]
+        ).encode()
+        + b"\r",
         "mixed_line_endings.csv": (
             lines[0] + "\r\n" + lines[1] + "\r" + lines[2] + "\n" + lines[3] + "\r\n" + lines[4]
         ).encode(),
