@@ -104,8 +104,11 @@ def _plain_columns(frame: pd.DataFrame) -> list[list[str]] | None:
         ) or isinstance(dtype, pd.CategoricalDtype):
             return None
         # pandas hands object values to the csv module as they are, so no formatting is lost
-        values = np.array(series.to_numpy(dtype=object), dtype=object)
-        values[pd.isna(values)] = ""
+        values = series.to_numpy(dtype=object)
+        missing = pd.isna(values)
+        if missing.any():
+            values = np.array(values, dtype=object)
+            values[missing] = ""
         texts: list[Any] = values.tolist()
         if not (isinstance(dtype, pd.StringDtype) or _all_text(values)):
             texts = [_text(value) for value in texts]

@@ -79,14 +79,18 @@ def clean_values(values: pd.Series) -> np.ndarray | None:
         and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
     ):
         return None
-    array = values.to_numpy(dtype=object)
-    present = np.flatnonzero(~pd.isna(array))
-    stripped = _stripped_if_clean(array[present].tolist())
+    out = values.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(out)
+    texts = out[~missing].tolist()
+    stripped = _stripped_if_clean(texts)
     if stripped is None:
         return None
-    out = np.full(len(array), pd.NA, dtype=object)
-    out[present] = stripped
-    if not all(stripped):
+    out[missing] = pd.NA
+    changed = stripped != texts  # str.strip returns the very object when there is nothing to trim
+    if changed or not all(stripped):
+        present = np.flatnonzero(~missing)
+        if changed:
+            out[present] = stripped
         blank = ~np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
         out[present[blank]] = pd.NA
     return out

@@ -89,18 +89,77 @@ def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> p
     names = [_NOT_NULLABLE, *(check_name(check) for check in column.checks)]
     if not column.nullable:
         failed[missing] = 0
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    screen = _Screen(texts)
     for number, check in enumerate(column.checks, start=1):
-        open_ = failed[present] < 0
-        suspects = _screen(check, texts[open_], lengths[open_])
-        rows, candidates = present[open_][suspects], texts[open_][suspects]
-        if len(rows):
-            failed[rows[~_passes(check, candidates)]] = number
+        open_ = np.flatnonzero(failed[present] < 0)
+        suspects = open_[screen.suspects(check, open_)]
+        if len(suspects):
+            passed = _passes(check, texts[suspects])
+            failed[present[suspects[~passed]]] = number
     bad = np.flatnonzero(failed >= 0)
     if len(bad) == 0:
         return pd.DataFrame(columns=ISSUE_COLUMNS)
     index = values.index[bad]
     return _cell_issues(index, str(column.name), raw, [names[i] for i in failed[bad]])
+
+
+class _Screen:
+    """Cheap vectorized screens of one column's texts (non-missing strings) for its checks.
+
+    A screen is exact or errs towards suspicion (every value, for checks it does not know);
+    pandera decides on the suspects. Values an earlier isin or fixed-width form screen cleared
+    have a known length, so a later length check need not measure them.
+    """
+
+    def __init__(self, texts: np.ndarray) -> None:
+        self.texts = texts
+        self._lengths: np.ndarray | None = None
+        self._cleared = np.zeros(len(texts), dtype=bool)  # passed a screen below
+        self._cleared_max = 0  # ... and so are at most this long
+
+    def lengths(self, positions: np.ndarray) -> np.ndarray:
+        if self._lengths is None:
+            texts = self.texts
+            self._lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        return np.asarray(self._lengths[positions])
+
+    def suspects(self, check: pa.Check, positions: np.ndarray) -> np.ndarray:
+        """Which of the texts at `positions` might fail `check` (a mask over `positions`)."""
+        stats: dict[str, Any] = check.statistics or {}
+        if (
+            check.name == "str_length"
+            and stats.get("max_value") is not None
+            and stats.get("min_value") is None
+            and stats.get("exact_value") is None
+        ):
+            limit = stats["max_value"]
+            suspect = np.zeros(len(positions), dtype=bool)
+            unknown = ~self._cleared[positions] if self._cleared_max <= limit else None
+            measure = np.flatnonzero(unknown) if unknown is not None else np.arange(len(positions))
+            if len(measure):
+                texts = self.texts[positions[measure]]
+                lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+                suspect[measure] = lengths > limit
+            return suspect
+        if check.name == "str_matches" and isinstance(stats.get("pattern"), str):
+            form = fixed_width_form(stats["pattern"])
+            if form is not None:
+                suspect = _form_suspects(self.texts[positions], self.lengths(positions), form)
+                self._clear(positions[~suspect], len(form))
+                return suspect
+        if check.name == "isin" and stats.get("allowed_values") is not None:
+            allowed = list(stats["allowed_values"])
+            texts = pd.Series(self.texts[positions], dtype=object)
+            suspect = ~texts.isin(allowed).to_numpy(dtype=bool)
+            self._clear(positions[~suspect], max((len(str(a)) for a in allowed), default=0))
+            return np.asarray(suspect)
+        return np.ones(len(positions), dtype=bool)
+
+    def _clear(self, positions: np.ndarray, longest: int) -> None:
+        """Only the first screen's clearance is kept: later ones see fewer values anyway."""
+        if not self._cleared.any():
+            self._cleared[positions] = True
+            self._cleared_max = longest
 
 
 def _passes(check: pa.Check, texts: np.ndarray) -> np.ndarray:
@@ -116,30 +175,6 @@ def _all_strings(values: pd.Series, texts: np.ndarray) -> bool:
     if values.dtype != object:
         return False
     return len(texts) == 0 or pd.api.types.infer_dtype(texts, skipna=False) == "string"
-
-
-def _screen(check: pa.Check, texts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Which of `texts` (non-missing strings, `lengths` long) might fail `check`.
-
-    A screen is exact or errs towards suspicion (every value, for checks it does not know);
-    pandera decides on the suspects.
-    """
-    stats: dict[str, Any] = check.statistics or {}
-    if (
-        check.name == "str_length"
-        and stats.get("max_value") is not None
-        and stats.get("min_value") is None
-        and stats.get("exact_value") is None
-    ):
-        return np.asarray(lengths > stats["max_value"])
-    if check.name == "str_matches" and isinstance(stats.get("pattern"), str):
-        form = fixed_width_form(stats["pattern"])
-        if form is not None:
-            return _form_suspects(texts, lengths, form)
-    if check.name == "isin" and stats.get("allowed_values") is not None:
-        allowed = list(stats["allowed_values"])
-        return np.asarray(~pd.Series(texts, dtype=object).isin(allowed).to_numpy(dtype=bool))
-    return np.ones(len(texts), dtype=bool)
 
 
 def fixed_width_form(pattern: str) -> np.ndarray | None:
