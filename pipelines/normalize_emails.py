@@ -11,7 +11,7 @@ import re
 import email_validator
 import pandas as pd
 
-from pipelines.normalize_strings import na_series, per_distinct
+from pipelines.normalize_strings import per_distinct
 from pipelines.normalized import Normalized
 
 PROBLEM = "invalid email"
@@ -26,6 +26,7 @@ _PLAIN = (
     r"@(?:(?=[a-z0-9-]{1,63}\.)[a-z0-9]+(?:-[a-z0-9]+)*\.)+"
     rf"(?!(?:{_SPECIAL_USE})\Z)[a-z]{{2,63}}"
 )
+_PLAIN_RE = re.compile(_PLAIN)
 
 
 def normalize_emails(values: pd.Series) -> Normalized:
@@ -42,15 +43,22 @@ def plain_email_mask(lowered: pd.Series) -> pd.Series:
 
 
 def emails_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_emails` on distinct, cleaned, non-empty values."""
-    lowered = present.str.lower()
-    valid = plain_email_mask(lowered)
-    unsure = lowered[~valid]
-    if not unsure.empty:
-        valid[unsure.index] = [_validates(address) for address in unsure.tolist()]
-    out = na_series(present.index)
-    out[valid] = lowered[valid].astype(object)
-    return out, na_series(present.index).mask(~valid, PROBLEM)
+    """`normalize_emails` on distinct, cleaned, non-empty values.
+
+    Plain list comprehensions: pandas' str.lower and str.fullmatch add ~0.5 µs per address.
+    """
+    lowered = [text.lower() for text in present.tolist()]
+    fullmatch = _PLAIN_RE.fullmatch
+    valid = [fullmatch(address) is not None for address in lowered]
+    for i, ok in enumerate(valid):
+        if not ok:
+            valid[i] = _validates(lowered[i])
+    values = [address if ok else pd.NA for address, ok in zip(lowered, valid, strict=True)]
+    problems = [pd.NA if ok else PROBLEM for ok in valid]
+    return (
+        pd.Series(values, index=present.index, dtype=object),
+        pd.Series(problems, index=present.index, dtype=object),
+    )
 
 
 def _validates(address: str) -> bool:

@@ -169,21 +169,24 @@ def _iso_text(rows: _Rows) -> pd.Series:
     """What pandas' ISO 8601 parser accepts: dashes, upper-case T/Z, no UTC/GMT word.
 
     A UTC/GMT suffix leaves an offset-less value, which utc=True reads as UTC, as it should.
+    The fixes run on plain lists: pandas' str methods cost ~4x more per value.
     """
-    cleaned = rows.text.copy()
-    fixes: list[tuple[Callable[[str], bool], Callable[[pd.Series], pd.Series]]] = [
-        (lambda shape: "/" in shape, lambda text: text.str.replace("/", "-", regex=False)),
-        (lambda shape: shape != shape.upper(), lambda text: text.str.upper()),
+    texts = rows.text.tolist()
+    fixes: list[tuple[Callable[[str], bool], Callable[[list[str]], list[str]]]] = [
+        (lambda shape: "/" in shape, lambda some: [text.replace("/", "-") for text in some]),
+        (lambda shape: shape != shape.upper(), lambda some: [text.upper() for text in some]),
         (
             lambda shape: shape.upper().endswith(("UTC", "GMT")),
-            lambda text: text.str.slice(stop=-3).str.rstrip(),
+            lambda some: [text[:-3].rstrip() for text in some],
         ),
     ]
     for needs, fix in fixes:
-        selected = rows.per_shape(needs).astype(bool)
-        if selected.any():
-            cleaned[selected] = fix(cleaned[selected]).to_numpy()
-    return cleaned
+        selected = np.flatnonzero(rows.per_shape(needs).astype(bool)).tolist()
+        if selected:
+            fixed = fix([texts[i] for i in selected])
+            for i, text in zip(selected, fixed, strict=True):
+                texts[i] = text
+    return pd.Series(texts, index=rows.text.index, dtype="str")
 
 
 def _aware_seconds(rows: _Rows) -> pd.Series:
