@@ -93,7 +93,7 @@ def _pick(rng: np.random.Generator, pool: list[str], n: int) -> np.ndarray:
     return np.asarray(pool, dtype=object)[rng.integers(0, len(pool), n)]
 
 
-def _zfill(values: np.ndarray, width: int) -> pd.Series:
+def _zfill(values: np.ndarray | pd.Series, width: int) -> pd.Series:
     return pd.Series(values).astype(str).str.zfill(width)
 
 
@@ -105,8 +105,8 @@ def _dates(rng: np.random.Generator, n: int) -> np.ndarray:
     h, mi, s = stamps.dt.hour, stamps.dt.minute, stamps.dt.second
     ymd = y.astype(str) + "-" + _zfill(mo, 2) + "-" + _zfill(d, 2)
     hms = _zfill(h, 2) + ":" + _zfill(mi, 2) + ":" + _zfill(s, 2)
-    twelve = ((h + 11) % 12 + 1).astype(str)
-    ampm = pd.Series(np.where(h < 12, "AM", "PM"))
+    twelve: pd.Series = ((h + 11) % 12 + 1).astype(str)
+    ampm: pd.Series = pd.Series(np.where(h < 12, "AM", "PM"), dtype=str)
     spellings = [
         ymd + "T" + hms + "-05:00",
         ymd + " " + hms + " UTC",
@@ -120,7 +120,7 @@ def _dates(rng: np.random.Generator, n: int) -> np.ndarray:
     for k in range(1, len(spellings)):
         chosen = which == k
         out[chosen] = spellings[k].to_numpy(dtype=object)[chosen]
-    return out
+    return np.asarray(out)
 
 
 def _amounts(rng: np.random.Generator, n: int) -> np.ndarray:
