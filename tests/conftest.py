@@ -8,6 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time: a property failure is reproducible, never luck.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Before Prefect is imported anywhere: a private home and no telemetry.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="kindful-etl-prefect-")
