@@ -18,12 +18,14 @@ import gzip
 import importlib
 import inspect
 import io
+import json
 import pkgutil
 import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -448,21 +450,49 @@ def cell_values(kind: Kind) -> st.SearchStrategy[str | None]:
     )
 
 
+def _valid_rows() -> dict[str, dict[str, str]]:
+    """Per format, a record the reference itself sends (tests/fixtures), as text."""
+    path = Path(__file__).with_name("fixtures") / "reference_examples.json"
+    rows: dict[str, dict[str, str]] = {}
+    for case in json.loads(path.read_text()):
+        data, fmt = case.get("data"), FORMATS[case["data_format"]]
+        if isinstance(data, list) and data and case["data_format"] not in rows:
+            rows[fmt.name] = {k: str(v) for k, v in data[0].items() if k in fmt.names}
+    return rows
+
+
+VALID_ROWS = _valid_rows()
+
+
 @st.composite
 def frames(draw: st.DrawFn, data_format: str) -> pd.DataFrame:
-    """A chunk as iter_export gives it: string cells, index continuing from an earlier chunk."""
+    """A chunk as iter_export gives it: string cells, index continuing from an earlier chunk.
+
+    Rows are a valid record, a valid record with a few cells spoiled, or random cells, so
+    chunks mix accepted and rejected records.
+    """
     fmt = FORMATS[data_format]
-    columns = [c for c in fmt.columns if draw(st.integers(0, 9)) > 0]  # most columns present
+    valid = VALID_ROWS[data_format]
+    extra = [c.name for c in fmt.columns if c.name not in valid and draw(st.integers(0, 3)) == 0]
+    names = [*valid, *extra]
+    kinds = {c.name: c.kind for c in fmt.columns}
     size = draw(st.integers(0, 12))
+    rows: list[dict[str, str | None]] = []
+    for _ in range(size):
+        style = draw(st.sampled_from(["valid", "spoiled", "random"]))
+        row: dict[str, str | None] = {name: valid.get(name) for name in names}
+        if style == "random":
+            row = {name: draw(cell_values(kinds[name])) for name in names}
+        elif style == "spoiled" and names:
+            for name in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
+                row[name] = draw(cell_values(kinds[name]))
+        row["not_a_kindful_column"] = draw(st.none() | st.text(max_size=3))
+        rows.append(row)
     start = draw(st.integers(0, 3)) * 1000
-    data = {
-        column.name: draw(st.lists(cell_values(column.kind), min_size=size, max_size=size))
-        for column in columns
-    }
-    data["not_a_kindful_column"] = draw(
-        st.lists(st.none() | st.text(max_size=3), min_size=size, max_size=size)
+    columns = [*names, "not_a_kindful_column"]
+    return pd.DataFrame(
+        rows, index=pd.RangeIndex(start, start + size), columns=columns, dtype="str"
     )
-    return pd.DataFrame(data, index=pd.RangeIndex(start, start + size), dtype="str")
 
 
 @fuzz(15)
