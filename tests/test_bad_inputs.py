@@ -88,7 +88,8 @@ CASES: dict[str, tuple[str, Outcome]] = {
     "ragged_more_fields.csv": (CONTACT, Fails("record 3 has more fields than the header")),
     "ragged_fewer_fields.csv": (CONTACT, Reads(rejected=1)),
     "duplicate_headers.csv": (CONTACT, Fails("duplicate column header 'first_name'")),
-    "duplicate_headers_by_case.csv": (CONTACT, Reads(rejected=0)),
+    # first_name and First_Name both name Kindful's first_name: as ambiguous as a duplicate
+    "duplicate_headers_by_case.csv": (CONTACT, Fails("first_name")),
     "header_only.csv": (CONTACT, Reads(rejected=0)),
     "header_only_no_newline.csv": (CONTACT, Reads(rejected=0)),
     "header_of_commas.csv": (CONTACT, Fails("header row is blank")),
@@ -347,8 +348,14 @@ FORMULA_HEADERS = pytest.mark.xfail(
     reason="write_outputs.py: rejects.csv's header repeats the source's column names without "
     "neutralizing them, so a header like =HYPERLINK(...) runs in a spreadsheet",
 )
+AMBIGUOUS_COLUMNS = pytest.mark.xfail(
+    strict=True,
+    reason="mapping.py: without a mapping, two headers naming one Kindful column (first_name, "
+    "First_Name) are not refused: the first is used, the other silently ignored",
+)
 KNOWN: dict[str, pytest.MarkDecorator] = {
     "formula_injection_cr.jsonl": CR_IN_REJECTS,
+    "duplicate_headers_by_case.csv": AMBIGUOUS_COLUMNS,
 }
 
 
@@ -565,3 +572,23 @@ def test_a_batch_row_holding_a_bare_cr_stays_one_record(tmp_path: Path) -> None:
     (batch,) = writer.close()
     rows = csv_rows(gzip.decompress(batch.path.read_bytes()).decode("utf-8"))
     assert rows == [["id", "Member Since"], ["1", "2019\r01"], ["2", "2020"]]
+
+
+@pytest.mark.parametrize(
+    "name", ["quoted_newlines.csv", "cr_only_blank_line.csv", "ragged_fewer_fields.csv"]
+)
+def test_one_record_chunks_write_what_a_whole_file_run_writes(
+    corpus_runs: dict[str, Run], tmp_path: Path, name: str
+) -> None:
+    whole = corpus_runs[name]
+    args = ["--format", CASES[name][0], "--chunk-rows", "1", "--out", str(tmp_path)]
+    result = subprocess.run(
+        [CLI, "validate", str(CORPUS / name), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    for output in ("normalized.csv", "rejects.csv", "warnings.csv"):
+        assert (tmp_path / output).read_bytes() == (whole.out / output).read_bytes(), output
