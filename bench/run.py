@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,16 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
-from bench.generate import write as generate  # noqa: E402
-
 MAPPING = BENCH / "export.mapping.yaml"
+
+
+def generate(rows: int, out: Path) -> None:
+    """In a child process: this one must stay small, since a child's peak RSS as the OS reports
+    it starts at its parent's size when it was forked."""
+    subprocess.run(
+        [sys.executable, str(BENCH / "generate.py"), "--rows", str(rows), "--out", str(out)],
+        cwd=REPO, check=True, capture_output=True,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,15 +134,12 @@ def machine() -> dict[str, str]:
                 break
     with open("/proc/meminfo", encoding="utf-8") as info:
         total_kb = int(info.readline().split()[1])
-    import numpy
-    import pandas
-
     return {
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "memory": f"{total_kb / 1024**2:.1f} GiB",
         "python": platform.python_version(),
-        "pandas": pandas.__version__,
-        "numpy": numpy.__version__,
+        "pandas": version("pandas"),
+        "numpy": version("numpy"),
         "os": platform.platform(),
         "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
