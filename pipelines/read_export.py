@@ -50,7 +50,7 @@ _SNIFF_RECORDS: Final = 200  # records of the head used to score delimiter candi
 _MAX_HEADER_SHOWN: Final = 80
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
-_ZIP_MAGIC: Final = b"PK\x03\x04"
+_ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty archive
 _OLE2_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 _UTF8_BOM: Final = codecs.BOM_UTF8
 

@@ -72,7 +72,7 @@ CASES: dict[str, tuple[str, Outcome]] = {
     "gzip_two_members.csv.gz": (CONTACT, Reads(gzipped=True, rejected=0)),
     "renamed_csv.xlsx": (CONTACT, Fails("not an Excel .xlsx workbook")),
     "not_xlsx.zip": (CONTACT, Fails("not an Excel .xlsx workbook")),
-    "empty_zip.xlsx": (CONTACT, Fails("not an Excel .xlsx workbook")),
+    "empty_zip.xlsx": (CONTACT, Fails("a zip archive but not an Excel .xlsx workbook")),
     "utf16le_no_bom.csv": (CONTACT, Reads("utf-16-le", rejected=0)),
     "utf16be_no_bom.csv": (CONTACT, Reads("utf-16-be", rejected=0)),
     "cp1252_undeclared.csv": (CONTACT, Reads("cp1252", rejected=0)),
