@@ -31,7 +31,6 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -99,9 +98,10 @@ def iter_export(
     """Yield the export in DataFrames of at most `chunk_rows` rows, memory bounded by a chunk.
 
     The index carries on across chunks (the second chunk starts at `chunk_rows`). A file with a
-    header and no data yields one empty frame so the caller still learns the columns. For JSON
-    lines a chunk has the keys seen so far: a key first met in a later chunk is absent (all
-    missing) in earlier ones. Errors surface as `ExportError` while iterating.
+    header and no data yields one empty frame so the caller still learns the columns. Every
+    chunk has the file's columns: for JSON lines, whose keys may first appear anywhere, a first
+    streaming pass collects them (the source is read twice; a bad line is refused before the
+    first chunk). Errors surface as `ExportError` while iterating.
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValueError("chunk_rows must be a positive integer")
@@ -122,7 +122,16 @@ def _frames(uri: str, chunk_rows: int | None, sheet: str | int | None) -> Iterat
             if source.kind == "xlsx":
                 yield from _xlsx_frames(source, name, chunk_rows, sheet, stack)
             elif source.kind == "jsonl":
-                yield from _jsonl_frames(source.text_stream(), name, chunk_rows)
+                columns = _JsonColumns()
+                if chunk_rows is not None:
+                    # Every chunk gets the whole file's keys, so a first pass collects them
+                    # (streaming, like the reading pass); then the source is opened afresh.
+                    columns = _json_columns(source.text_stream(), name)
+                    stack.close()
+                    source = _open_source(uri, name, stack)
+                    if source.kind != "jsonl":
+                        raise ExportError(f"cannot read {name}: the file changed while it was read")
+                yield from _jsonl_frames(source.text_stream(), name, chunk_rows, columns)
             else:
                 yield from _csv_frames(uri, source, name, chunk_rows)
     except ExportError:
@@ -684,56 +693,153 @@ class _DuplicateKeyError(ValueError):
         self.key = key
 
 
+class _Verbatim(str):
+    """JSON text kept exactly as the file wrote it: a number, NaN or Infinity ("1e309", "-0",
+    "1.10"), or a piece of syntax while `_compact_json` writes a nested value back out."""
+
+    __slots__ = ()
+
+
+def _int_text(text: str) -> _Verbatim:
+    """json's parse_int: the digits as written, refused past Python's own int() digit limit
+    (as parsing them to an int did) so a runaway number is still an error, not a column."""
+    limit = sys.get_int_max_str_digits()
+    if limit and len(text) - text.startswith("-") > limit:
+        raise ValueError("integer literal too long")
+    return _Verbatim(text)
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """json object hook: a repeated key would otherwise silently keep only the last value."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _DuplicateKeyError(key)
-        obj[key] = value
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
     return obj
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(type(value).__name__)  # pragma: no cover - json only yields known types
+# One decoder for every line: json.loads with keyword arguments builds a new one per call.
+_DECODER: Final = json.JSONDecoder(
+    parse_float=_Verbatim,
+    parse_int=_int_text,
+    parse_constant=_Verbatim,
+    object_pairs_hook=_unique_keys,
+)
+
+
+def _compact_json(value: object) -> str:
+    """A nested value as compact JSON with its numbers as written (json.dumps would rewrite
+    or quote them). Iterative, so nesting as deep as the parser took cannot overflow."""
+    parts: list[str] = []
+    todo: list[object] = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, _Verbatim):
+            parts.append(item)
+        elif isinstance(item, str):
+            parts.append(json.dumps(item, ensure_ascii=False))
+        elif item is None:
+            parts.append("null")
+        elif isinstance(item, bool):
+            parts.append("true" if item else "false")
+        elif isinstance(item, list):
+            pieces: list[object] = [_Verbatim("[")]
+            for i, element in enumerate(item):
+                pieces.extend([_Verbatim(","), element] if i else [element])
+            pieces.append(_Verbatim("]"))
+            todo.extend(reversed(pieces))
+        elif isinstance(item, dict):
+            pieces = [_Verbatim("{")]
+            for i, (key, element) in enumerate(item.items()):
+                label = json.dumps(key, ensure_ascii=False) + ":"
+                pieces.extend([_Verbatim(("," if i else "") + label), element])
+            pieces.append(_Verbatim("}"))
+            todo.extend(reversed(pieces))
+        else:  # pragma: no cover - the decoder yields only the types above
+            raise TypeError(type(item).__name__)
+    return "".join(parts)
 
 
 def _json_text(value: object) -> str | None:
-    """A JSON value as cell text: numbers keep their written digits, nested values stay JSON."""
+    """A JSON value as cell text: numbers keep their written form, nested values stay JSON."""
     if value is None:
         return None
+    if isinstance(value, _Verbatim):
+        return str(value)  # a plain str, not the marker subclass
     if isinstance(value, str):
         return value or None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | Decimal):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return _compact_json(value)
 
 
-def _jsonl_frames(
-    text: io.TextIOWrapper, name: str, chunk_rows: int | None
-) -> Iterator[pd.DataFrame]:
-    """One object per line; columns are the union of keys in first-seen order."""
-    columns: dict[str, int] = {}
-    rows: list[dict[str, str | None]] = []
-    start = 0
+class _JsonColumns:
+    """Column names of a JSON lines file in the order their keys are first seen.
 
-    def frame() -> pd.DataFrame:
-        names = list(columns)
-        lists = [[row.get(col) for col in names] for row in rows]
-        return _records_frame(lists, names, start)
+    Each key is named once (a blank key's "Unnamed: N" is fixed where it first appears), so a
+    first pass over the file and the reading pass name every key alike. Once `complete`, the
+    set is the whole file's: a key it lacks means the file changed between the two passes.
+    """
 
+    def __init__(self) -> None:
+        self.names: dict[str, None] = {}
+        self._by_key: dict[str, str] = {}
+        self.complete = False
+        self.objects = 0
+        self._last: tuple[tuple[str, ...], list[str]] = ((), [])
+
+    def of(self, obj: dict[str, Any], lineno: int, name: str) -> list[str]:
+        """The column of each key of one line's object, in the object's order (do not modify)."""
+        self.objects += 1
+        keys = tuple(obj)
+        if keys == self._last[0]:  # lines mostly repeat the keys of the line before
+            return self._last[1]
+        columns: list[str] = []
+        for key in obj:
+            col = self._by_key.get(key)
+            if col is None:
+                if self.complete:
+                    raise ExportError(f"cannot read {name}: the file changed while it was read")
+                col = _clean_name(key, len(self.names))
+                self._by_key[key] = col
+                self.names.setdefault(col)
+            columns.append(col)
+        if len(set(columns)) < len(columns):  # two keys that differ only in junk or spaces
+            seen: set[str] = set()
+            for col in columns:
+                if col in seen:
+                    raise ExportError(
+                        f"cannot read {name}: line {lineno} repeats the key {_shown(col)}"
+                    )
+                seen.add(col)
+        self._last = (keys, columns)
+        return columns
+
+    def check(self, name: str) -> None:
+        """The file-level refusals once every line has been seen."""
+        if not self.names:
+            if self.objects:
+                raise ExportError(f"cannot read {name}: no JSON object has any key (no columns)")
+            raise ExportError(f"cannot read {name}: the file is empty (no JSON objects)")
+
+
+def _json_objects(text: io.TextIOWrapper, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; anything else is an ExportError."""
     for lineno, raw_line in enumerate(text, start=1):
         line = raw_line.strip()
         if not line:
             continue
         try:
-            obj = json.loads(
-                line, parse_float=Decimal, parse_constant=str, object_pairs_hook=_unique_keys
-            )
+            if line.startswith("\ufeff"):  # as json.loads says it; JSONDecoder does not check
+                raise json.JSONDecodeError("Unexpected UTF-8 BOM", line, 0)
+            obj, end = _DECODER.raw_decode(line)  # what decode() does, less its whitespace
+            if end != len(line):  # placed where json.loads places it, past JSON whitespace
+                rest = line[end:]
+                end += len(rest) - len(rest.lstrip(" \t\n\r"))
+                raise json.JSONDecodeError("Extra data", line, end)
         except _DuplicateKeyError as exc:
             raise ExportError(
                 f"cannot read {name}: line {lineno} repeats the key {_shown(exc.key)}"
@@ -742,31 +848,51 @@ def _jsonl_frames(
             raise ExportError(
                 f"cannot read {name}: invalid JSON on line {lineno} ({exc.msg}, column {exc.colno})"
             ) from None
-        except (ValueError, RecursionError):  # json's int digit limit, or nesting too deep
+        except (ValueError, RecursionError):  # an int past the digit limit, or nesting too deep
             raise ExportError(
                 f"cannot read {name}: invalid JSON on line {lineno} "
                 "(a number too long or nesting too deep)"
             ) from None
         if not isinstance(obj, dict):
             raise ExportError(f"cannot read {name}: line {lineno} is not a JSON object")
-        record: dict[str, str | None] = {}
-        for key, value in obj.items():
-            col = _clean_name(key, len(columns))
-            if col in record:
-                raise ExportError(
-                    f"cannot read {name}: line {lineno} repeats the key {_shown(col)}"
-                )
-            columns.setdefault(col, len(columns))
-            record[col] = _json_text(value)
-        rows.append(record)
+        yield lineno, obj
+
+
+def _json_columns(text: io.TextIOWrapper, name: str) -> _JsonColumns:
+    """A first pass for chunked reading: the whole file's columns, holding only the keys.
+
+    It checks every line as the reading pass does, so the first bad line is refused here with
+    the same message a whole-file read gives.
+    """
+    columns = _JsonColumns()
+    for lineno, obj in _json_objects(text, name):
+        columns.of(obj, lineno, name)
+    columns.check(name)
+    columns.complete = True
+    return columns
+
+
+def _jsonl_frames(
+    text: io.TextIOWrapper, name: str, chunk_rows: int | None, columns: _JsonColumns
+) -> Iterator[pd.DataFrame]:
+    """One object per line; columns are the union of keys in first-seen order (`columns`
+    already holds them all when a first pass collected them)."""
+    rows: list[dict[str, str | None]] = []
+    start = 0
+
+    def frame() -> pd.DataFrame:
+        names = list(columns.names)
+        lists = [[row.get(col) for col in names] for row in rows]
+        return _records_frame(lists, names, start)
+
+    for lineno, obj in _json_objects(text, name):
+        keys = columns.of(obj, lineno, name)
+        rows.append({col: _json_text(value) for col, value in zip(keys, obj.values(), strict=True)})
         if chunk_rows is not None and len(rows) >= chunk_rows:
             yield frame()
             start += len(rows)
             rows = []
-    if not columns:
-        if rows or start:
-            raise ExportError(f"cannot read {name}: no JSON object has any key (no columns)")
-        raise ExportError(f"cannot read {name}: the file is empty (no JSON objects)")
+    columns.check(name)
     if rows or start == 0:
         yield frame()
 

@@ -170,12 +170,6 @@ def test_chunked_runs_equal_the_whole_file_run(
         assert chunked["batches"] == whole["batches"], chunk_rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="iter_export gives a JSON lines chunk only the keys seen so far, and the first "
-    "chunk fixes normalized.csv's columns: a Kindful column first met in a later chunk is lost "
-    "(fix: prepare_export should read every chunk with the file's full key set)",
-)
 def test_json_lines_key_first_seen_in_a_later_chunk(mapping_file: Path, tmp_path: Path) -> None:
     rows = _export_rows(200)
     lines = [{k: v for k, v in row.items() if k != "note"} for row in rows]
