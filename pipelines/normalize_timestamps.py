@@ -32,6 +32,10 @@ PROBLEM = "unparseable timestamp"
 _MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
 _MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 _NO_SECONDS = np.iinfo(np.int64).min
+_CUT_SHAPE = "\x00"  # the shape of a value ending in NUL: no family's
+# Wall-clock times that stay inside years 1-9999 under any UTC offset (all are within a day);
+# pandas' tz_localize cannot take a time whose UTC instant it would need outside them.
+_SAFE_WALL = (_MIN_SECONDS + 2 * 86_400, _MAX_SECONDS - 2 * 86_400)
 # Longer text is no timestamp; the cap also bounds the per-character shape matrix.
 _MAX_LENGTH = 64
 
@@ -111,9 +115,11 @@ class _Rows:
 
 def _normalize_distinct(present: pd.Series, source_tz: str) -> tuple[pd.Series, pd.Series]:
     seconds = pd.Series(_NO_SECONDS, index=present.index, dtype=np.int64)
-    short = present[(present.str.len() <= _MAX_LENGTH).to_numpy(dtype=bool)]
+    lengths = present.str.len().to_numpy(dtype=np.int64)
+    fits = lengths <= _MAX_LENGTH
+    short = present[fits]
     if not short.empty:
-        every = _with_shapes(short)
+        every = _with_shapes(short, lengths[fits])
         family = np.array([_family(shape) for shape in every.shapes], dtype=object)[every.codes]
         converters: dict[str, Callable[[_Rows], pd.Series]] = {
             "unix": _unix_seconds,
@@ -134,15 +140,25 @@ def _normalize_distinct(present: pd.Series, source_tz: str) -> tuple[pd.Series, 
     return out, where_found(pd.Series(~in_range, index=present.index), PROBLEM)
 
 
-def _with_shapes(text: pd.Series) -> _Rows:
-    """Group values by shape (ASCII digits -> "9"), working on UTF-32 code points in numpy."""
+def _with_shapes(text: pd.Series, lengths: np.ndarray) -> _Rows:
+    """Group values by shape (ASCII digits -> "9"), working on UTF-32 code points in numpy.
+
+    numpy's fixed-width strings pad with NUL and so drop a value's trailing NULs: such a value
+    (shorter in numpy than its `lengths`) gets the shape "\x00", which no family matches.
+    """
     chars = np.asarray(text.to_numpy(dtype=object).astype(str))
     width = chars.dtype.itemsize // 4
     points = chars.view(np.uint32).reshape(len(chars), width)
     shape_points = points.copy()
     shape_points[(points >= _ZERO) & (points <= _ZERO + 9)] = _ZERO + 9
     codes, shapes = pd.factorize(shape_points.view(chars.dtype).ravel())
-    return _Rows(text, [str(shape) for shape in shapes], np.asarray(codes, np.intp), points)
+    codes = np.asarray(codes, np.intp)
+    names = [str(shape) for shape in shapes]
+    cut = np.strings.str_len(chars) != lengths
+    if cut.any():
+        codes[cut] = len(names)
+        names.append(_CUT_SHAPE)
+    return _Rows(text, names, codes, points)
 
 
 def _family(shape: str) -> str:
@@ -298,14 +314,26 @@ def _dateutil_parse(value: str) -> dt.datetime | None:
 
 
 def _local_seconds(naive: pd.Series, source_tz: str) -> pd.Series:
-    """Wall-clock times in `source_tz` to epoch seconds; DST gaps shift forward, overlaps early."""
-    if source_tz != "UTC":
-        naive = naive.dt.tz_localize(
-            source_tz,
-            ambiguous=np.ones(len(naive), dtype=bool),  # True = the DST (earlier) reading
-            nonexistent="shift_forward",
-        )
-    return _epoch_seconds(naive)
+    """Wall-clock times in `source_tz` to epoch seconds; DST gaps shift forward, overlaps early.
+
+    Within two days of year 1 or 9999's end (where tz_localize raises, or the UTC instant falls
+    outside them) a time takes the UTC offset its zone has two days further in; the range check
+    downstream then refuses what lands outside years 1-9999. A zone changing its offset in
+    those two days (none does) would be off by the change.
+    """
+    wall = _epoch_seconds(naive)
+    if source_tz == "UTC":
+        return wall
+    seconds = wall.to_numpy()
+    safe = np.clip(seconds, *_SAFE_WALL)  # NaT's sentinel too: a harmless time to localize
+    local = pd.Series(safe.astype("datetime64[s]"), index=naive.index).dt.tz_localize(
+        source_tz,
+        ambiguous=np.ones(len(safe), dtype=bool),  # True = the DST (earlier) reading
+        nonexistent="shift_forward",
+    )
+    offsets = safe - _epoch_seconds(local).to_numpy()  # local minus UTC
+    offsets[seconds == _NO_SECONDS] = 0  # NaT stays the sentinel
+    return pd.Series(seconds - offsets, index=naive.index, dtype=np.int64)
 
 
 def _epoch_seconds(stamps: pd.Series) -> pd.Series:

@@ -347,13 +347,6 @@ TEXT = st.one_of(
 CELLS = st.lists(st.one_of(st.none(), TEXT), max_size=10)
 
 
-def known_bug(name: str, text: str | None) -> bool:
-    """Inputs of the two reported normalize_timestamps bugs (see the xfail tests below)."""
-    if text is None or not name.startswith("timestamps"):
-        return False
-    return text.endswith("\x00") or (name == "timestamps_chicago" and "9999" in text)
-
-
 def plain(values: pd.Series) -> list[str | None]:
     return [None if pd.isna(v) else v for v in values.tolist()]
 
@@ -377,7 +370,6 @@ def check_normalized(name: str, series: pd.Series, result: Normalized) -> None:
 def test_normalizer_on_arbitrary_text(
     name: str, texts: list[str | None], start: int, dtype: str
 ) -> None:
-    assume(not any(known_bug(name, text) for text in texts))
     index = pd.Index(range(start + len(texts), start, -1))  # not 0..n-1, not ascending
     series = pd.Series(texts, index=index, dtype=dtype)
     check_normalized(name, series, NORMALIZERS[name](series))
@@ -390,32 +382,49 @@ def test_normalizer_after_normalize_strings_as_the_pipeline_runs_it(
     name: str, texts: list[str | None]
 ) -> None:
     cleaned = normalize_strings(pd.Series(texts, dtype="object")).values
-    assume(not any(known_bug(name, text) for text in plain(cleaned)))
     check_normalized(name, cleaned, NORMALIZERS[name](cleaned))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize_timestamps: a value ending in NUL raises ValueError (numpy's fixed-width "
-    "strings drop trailing NULs, so '0\\x00' is shaped as unix seconds, then int() fails)",
-)
 def test_timestamp_with_a_trailing_nul_is_unparseable_not_an_exception() -> None:
-    result = normalize_timestamps(pd.Series(["0\x00", "1444762572\x00"], dtype="str"))
-    assert plain(result.values) == [None, None]
-    assert plain(result.problems) == ["unparseable timestamp"] * 2
+    """numpy's fixed-width strings drop trailing NULs: '0\\x00' must not be read as '0'."""
+    texts = ["0\x00", "1444762572\x00", "\x00", "2015-10-13\x00\x00", "Oct 13, 2015\x00"]
+    result = normalize_timestamps(pd.Series([*texts, "1444762572"], dtype="str"))
+    assert plain(result.values) == [None] * 5 + ["2015-10-13T18:56:12+00:00"]
+    assert plain(result.problems) == ["unparseable timestamp"] * 5 + [None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize_timestamps: a local time west of UTC late on 9999-12-31 raises "
-    "NotImplementedError in tz_localize (year 10000); reachable from `validate "
-    "--source-timezone America/Chicago`",
-)
 def test_far_future_local_time_west_of_utc_is_unparseable_not_an_exception() -> None:
     texts = ["9999-12-31 23:00:00", "12/31/9999 11:59:59 PM", "Dec 31 9999 23:00"]
     result = normalize_timestamps(pd.Series(texts, dtype="str"), "America/Chicago")
     assert plain(result.values) == [None, None, None]
     assert plain(result.problems) == ["unparseable timestamp"] * 3
+
+
+@pytest.mark.parametrize(
+    ("source_tz", "text", "expected"),
+    [
+        # Chicago was UTC-6 in 9999 and on local mean time (-5:50:36) in year 1
+        ("America/Chicago", "9999-12-31 17:59:59", "9999-12-31T23:59:59+00:00"),
+        ("America/Chicago", "12/31/9999 06:00:00 PM", None),
+        ("America/Chicago", "9999-12-30 23:00:00", "9999-12-31T05:00:00+00:00"),
+        ("America/Chicago", "0001-01-01 00:00:00", "0001-01-01T05:50:36+00:00"),
+        ("Asia/Tokyo", "0001-01-01 09:18:59", "0001-01-01T00:00:00+00:00"),  # LMT +9:18:59
+        ("Asia/Tokyo", "0001-01-01 09:18:58", None),
+        ("America/Chicago", "Dec 31 9999 17:59:59", "9999-12-31T23:59:59+00:00"),
+        ("Asia/Tokyo", "9999-12-31 23:59:59", "9999-12-31T14:59:59+00:00"),
+        ("Pacific/Kiritimati", "0001-01-01 00:00:00", "0001-01-01T10:29:20+00:00"),  # LMT
+        ("Pacific/Kiritimati", "9999-12-31 23:59:59", "9999-12-31T09:59:59+00:00"),  # +14
+        ("Etc/GMT+12", "9999-12-31 11:59:59", "9999-12-31T23:59:59+00:00"),
+        ("Etc/GMT+12", "9999-12-31 12:00:00", None),
+    ],
+)
+def test_local_times_at_the_ends_of_rfc3339_years(
+    source_tz: str, text: str, expected: str | None
+) -> None:
+    """Within a day of years 1 and 9999 a local time converts while its UTC instant is in range."""
+    result = normalize_timestamps(pd.Series([text, "2015-10-13 12:00:00"], dtype="str"), source_tz)
+    assert plain(result.values)[0] == expected
+    assert plain(result.problems)[0] == (None if expected else "unparseable timestamp")
 
 
 # --------------------------------------------------------------------------------------------
