@@ -1,12 +1,17 @@
-"""CSV text exactly as pandas' `to_csv(index=False)` writes it, several times faster.
+"""CSV text as pandas' `to_csv(index=False)` writes it, except that no line break goes unquoted.
 
-`DataFrame.to_csv` prepares each block for the `csv` module (masking missing values, per-chunk
-copies) and the `csv` module then inspects every field; together ~10 µs a row for a typical
-export. Most columns hold nothing the `csv` module would quote (no delimiter, quote or line
-break anywhere in the column, one C-speed test per column), so their values can be joined as
-they are; the few values that need quoting are formatted by the `csv` module itself, so the
-bytes are the module's own. Frames with dtypes pandas formats (floats, dates, categories) and
-one-column frames (the `csv` module's special case for a lone empty field) are left to pandas.
+Fast: `DataFrame.to_csv` prepares each block for the `csv` module (masking missing values,
+per-chunk copies) and the `csv` module then inspects every field; together ~10 µs a row for a
+typical export. Most columns hold nothing that needs quoting (no delimiter, quote or line break
+anywhere in the column, one C-speed test per column), so their values are joined as they are;
+the few that do are quoted here.
+
+Safe: a field holding the delimiter, the quote, "\\r" or "\\n" is always quoted (RFC 4180).
+The `csv` module, and so pandas, quotes only the characters of its line terminator: with
+lines ending in "\\n" it writes a bare "\\r" unquoted, and every CSV reader then splits that
+record in two. Otherwise the text is the `csv` module's (QUOTE_MINIMAL, doubled quotes, a lone
+empty field written as `""`). Columns pandas formats itself (floats, dates, non-text
+categories) are formatted by pandas, one column at a time; their texts need no quoting.
 """
 
 from __future__ import annotations
@@ -29,17 +34,23 @@ def write_csv(
     frame: pd.DataFrame, handle: TextIO, *, header: bool = True, lineterminator: str = "\n"
 ) -> None:
     """Write `frame` to `handle` (opened with newline="") like `frame.to_csv(handle, ...)`."""
-    columns = _plain_columns(frame) if frame.shape[1] > 1 else None
-    if columns is None:
+    if frame.columns.nlevels != 1:
+        raise ValueError("write_csv writes frames with one level of column names")
+    if frame.shape[1] == 0:  # no cells: pandas writes the empty lines
         frame.to_csv(handle, header=header, index=False, lineterminator=lineterminator)
         return
+    lone = frame.shape[1] == 1  # the csv module writes a row of one empty field as ""
     field = _Fields(lineterminator)
     lines: list[str] = []
     if header:
-        lines.append(_DELIMITER.join(field.quoted(_text(name)) for name in frame.columns))
+        names = [field.quoted(_text(name)) for name in frame.columns]
+        lines.append(_DELIMITER.join(names) if not lone or names[0] else '""')
     if len(frame):
-        quoted = [field.column(values) for values in columns]
-        lines += [_DELIMITER.join(row) for row in zip(*quoted, strict=True)]
+        columns = [field.column(_texts(frame.iloc[:, i])) for i in range(frame.shape[1])]
+        if lone:
+            lines += [text or '""' for text in columns[0]]
+        else:
+            lines += [_DELIMITER.join(row) for row in zip(*columns, strict=True)]
     if lines:
         handle.write(lineterminator.join(lines))
         handle.write(lineterminator)
@@ -55,31 +66,25 @@ def _text(value: object) -> str:
 
 
 class _Fields:
-    """Quotes fields exactly as `csv.writer(lineterminator=...)` does, asking it when unsure."""
+    """Quotes the fields that hold the delimiter, the quote or a line break."""
 
     def __init__(self, lineterminator: str) -> None:
-        self._lineterminator = lineterminator
         self._special = {_DELIMITER, _QUOTE, "\r", "\n", *lineterminator}
         self._special_re = re.compile("[" + "".join(map(re.escape, sorted(self._special))) + "]")
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator=lineterminator)
 
-    def _might_quote(self, text: str) -> bool:
+    def _needs_quotes(self, text: str) -> bool:
         return any(char in text for char in self._special)
 
     def quoted(self, text: str) -> str:
-        """`text` as it appears between delimiters in the `csv` module's output."""
-        if not self._might_quote(text):
+        """`text` as it appears between delimiters."""
+        if not self._needs_quotes(text):
             return text
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        self._writer.writerow([text, ""])  # two fields: no lone-empty-field special case
-        return self._buffer.getvalue()[: -len(self._lineterminator) - 1]
+        return _QUOTE + text.replace(_QUOTE, _QUOTE + _QUOTE) + _QUOTE
 
     def column(self, texts: list[str]) -> list[str]:
         """A column of texts as written; one scan of the joined column finds what to quote."""
         joined = "".join(texts)
-        if not self._might_quote(joined):
+        if not self._needs_quotes(joined):
             return texts
         ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
         hits = [match.start() for match in self._special_re.finditer(joined)]
@@ -89,31 +94,38 @@ class _Fields:
         return out
 
 
-def _plain_columns(frame: pd.DataFrame) -> list[list[str]] | None:
-    """Each column as texts with missing values as "", or None if pandas must format one."""
-    if frame.columns.nlevels != 1 or not frame.columns.is_unique:
-        return None
-    columns: list[list[str]] = []
-    for _, series in frame.items():
-        dtype = series.dtype
-        if not (
-            pd.api.types.is_object_dtype(dtype)
-            or isinstance(dtype, pd.StringDtype)
-            or pd.api.types.is_integer_dtype(dtype)
-            or pd.api.types.is_bool_dtype(dtype)
-        ) or isinstance(dtype, pd.CategoricalDtype):
-            return None
-        # pandas hands object values to the csv module as they are, so no formatting is lost
-        values = series.to_numpy(dtype=object)
-        missing = pd.isna(values)
-        if missing.any():
-            values = np.array(values, dtype=object)
-            values[missing] = ""
-        texts: list[Any] = values.tolist()
-        if not (isinstance(dtype, pd.StringDtype) or _all_text(values)):
-            texts = [_text(value) for value in texts]
-        columns.append(texts)
-    return columns
+def _texts(series: pd.Series) -> list[str]:
+    """A column's cells as unquoted texts, missing values as ""."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
+        dtype.categories, skipna=True
+    ) not in ("string", "empty"):
+        return _formatted_by_pandas(series)
+    if not (
+        pd.api.types.is_object_dtype(dtype)
+        or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
+        or pd.api.types.is_integer_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+    ):
+        return _formatted_by_pandas(series)
+    # pandas hands object values to the csv module as they are, so no formatting is lost
+    values = series.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = np.array(values, dtype=object)
+        values[missing] = ""
+    texts: list[Any] = values.tolist()
+    if not (isinstance(dtype, pd.StringDtype) or _all_text(values)):
+        texts = [_text(value) for value in texts]
+    return texts
+
+
+def _formatted_by_pandas(series: pd.Series) -> list[str]:
+    """Numbers, dates and the like as pandas formats them (read back: no line break in them)."""
+    buffer = io.StringIO()
+    series.to_frame(name="").to_csv(buffer, header=False, index=False, lineterminator="\n")
+    buffer.seek(0)
+    return [row[0] if row else "" for row in csv.reader(buffer)]
 
 
 def _all_text(values: np.ndarray) -> bool:

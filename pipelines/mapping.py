@@ -206,6 +206,11 @@ def parse_mapping(document: Any, name: str, shown: str | None = None) -> Mapping
     )
 
 
+def _shown(header: str, limit: int = 80) -> str:
+    """A header as quoted in a message: repr keeps it on one line; long ones are cut."""
+    return repr(header if len(header) <= limit else header[:limit] + "...")
+
+
 def _loose(name: str) -> str:
     """Header spelling that still counts as the Kindful name: case, spaces and dashes."""
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
@@ -286,12 +291,19 @@ def apply_mapping(
         # No mapping, or one that only sets options: Kindful-named columns pass straight through.
         taken = set(mapping.targets if mapping else ())
         by_loose = {_loose(name): name for name in fmt.names}
-        for source in frame.columns:
-            target = by_loose.get(_loose(str(source)))
-            if target is not None and source not in custom and target not in taken:
-                pairs.append((str(source), target))
-                taken.add(target)
-        used = (*used, *(s for s, _ in pairs))
+        sources: dict[str, str] = {}  # target -> the one source column that names it
+        for source in map(str, frame.columns):
+            target = by_loose.get(_loose(source))
+            if target is None or source in custom or target in taken:
+                continue
+            if target in sources:  # which one holds the data is the user's call, not ours
+                raise InputError(
+                    f"columns {_shown(sources[target])} and {_shown(source)} both name Kindful "
+                    f"column {target}; rename or drop one, or map them with --mapping"
+                )
+            sources[target] = source
+        pairs += [(source, target) for target, source in sources.items()]
+        used = (*used, *sources.values())
     out: dict[str, pd.Series] = {target: frame[source] for source, target in pairs}
     if mapping is not None:
         out.update(_derived(frame, mapping))

@@ -7,6 +7,7 @@ as given with a warning. Defaults the reference prescribes are filled here, with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,7 +132,7 @@ def normalize_frame(
     units: dict[str, Unit],
     options: RunOptions,
 ) -> NormalizeResult:
-    """Normalize every Kindful column of `mapped`; custom fields pass through untouched.
+    """Normalize every Kindful column of `mapped`; custom fields only lose control characters.
 
     Each column is factorized once: cleaning, normalizing and deciding warning or reject all
     happen once per distinct value, and only the answers are spread back to the rows.
@@ -181,8 +182,32 @@ def normalize_frame(
     frame = frame[ordered]
     for custom in options.custom_fields:
         if custom in mapped.columns and custom not in frame.columns:
-            frame[custom] = mapped[custom]
+            frame[custom] = _without_control_characters(mapped[custom])
     return NormalizeResult(frame, _concat(rejects), _concat(warnings))
+
+
+# normalize_strings' character cleaning without its trimming: a custom field keeps its spacing
+# (tests/test_schemas.py pins "  32 ") but loses BOMs and control characters (keeping \t and
+# \n), which Kindful refuses or which corrupt its fields; \r\n and a bare \r become \n.
+_CONTROL: dict[int, str | None] = {
+    cp: None for cp in [*range(0x20), *range(0x7F, 0xA0), 0xFEFF] if chr(cp) not in "\t\n\r"
+}
+_CONTROL[ord("\r")] = "\n"
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
+
+
+def _without_control_characters(raw: pd.Series) -> pd.Series:
+    """A custom field's values with no BOM or control character; the rest as given."""
+    present = np.flatnonzero(raw.notna().to_numpy(dtype=bool))
+    texts = raw.iloc[present].astype("str")
+    joined = "".join(texts.tolist())
+    if joined.isprintable() or _CONTROL_RE.search(joined) is None:
+        return raw  # the usual case: one C-speed test for the whole column
+    dirty = texts.str.contains(_CONTROL_RE).to_numpy(dtype=bool)
+    fixed = texts[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_CONTROL)
+    out = raw.copy() if pd.api.types.is_string_dtype(raw.dtype) else raw.astype(object)
+    out.iloc[present[dirty]] = fixed.to_numpy(dtype=object)
+    return out
 
 
 def _fill_defaults(

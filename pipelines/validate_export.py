@@ -28,7 +28,10 @@ def validate_export(
     custom_fields: tuple[str, ...] = (),
     chunk_rows: int = 100_000,
 ) -> dict[str, Any]:
-    """Write normalized.csv, rejects.csv, warnings.csv and summary.json; return the summary."""
+    """Write normalized.csv, rejects.csv, warnings.csv and summary.json; return the summary.
+
+    Once reading starts, a failure leaves none of the four in `out_dir` (no partial file).
+    """
     mapping, options = resolve_run(
         data_format,
         mapping_path,
@@ -38,15 +41,15 @@ def validate_export(
         day_first=day_first,
         custom_fields=custom_fields,
     )
-    writer = OutputWriter(out_dir)
-    for chunk in prepare_export(source, mapping, options, chunk_rows=chunk_rows):
-        writer.write(chunk)
-    return writer.close(
-        source=strip_query(source),
-        data_format=options.data_format,
-        action=options.action,
-        match_by=options.match_by,
-        source_timezone=options.source_timezone,
-        custom_fields=list(options.custom_fields),
-        mapping=mapping.name if mapping else None,
-    )
+    with OutputWriter(out_dir) as writer:  # a failure partway leaves no output files
+        for chunk in prepare_export(source, mapping, options, chunk_rows=chunk_rows):
+            writer.write(chunk)
+        return writer.close(
+            source=strip_query(source),
+            data_format=options.data_format,
+            action=options.action,
+            match_by=options.match_by,
+            source_timezone=options.source_timezone,
+            custom_fields=list(options.custom_fields),
+            mapping=mapping.name if mapping else None,
+        )

@@ -3,6 +3,10 @@
 Files are appended chunk by chunk so memory stays bounded by the chunk. normalized.csv is what
 Kindful will read (exact values, UTF-8 without BOM); rejects and warnings are for people and
 open safely in a spreadsheet.
+
+The files appear together or not at all: chunks go to hidden partial files (`.NAME.partial`)
+that `close` renames into place, summary.json last; a run that fails partway (`discard`, or
+leaving the `with` block on an exception) leaves none of the four, not even a previous run's.
 """
 
 from __future__ import annotations
@@ -24,15 +28,23 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix cells a spreadsheet would run as a formula with a quote (OWASP CSV injection)."""
+    """Prefix cells a spreadsheet would run as a formula with a quote (OWASP CSV injection).
+
+    Column names too: rejects.csv repeats the source's headers, and a header is a cell.
+    """
     safe = frame.copy()
-    for column in safe.columns:
-        if not pd.api.types.is_object_dtype(safe[column]) and not pd.api.types.is_string_dtype(
-            safe[column]
-        ):
-            continue
-        safe[column] = _neutralized(safe[column])
+    safe.columns = pd.Index([_neutralized_name(name) for name in safe.columns], dtype=object)
+    for position in range(safe.shape[1]):  # by position: two names may now be the same
+        values = safe.iloc[:, position]
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            safe.isetitem(position, _neutralized(values).array)
     return safe
+
+
+def _neutralized_name(name: object) -> object:
+    if isinstance(name, str) and name.startswith(_FORMULA_START):
+        return "'" + name
+    return name
 
 
 def _neutralized(values: pd.Series) -> pd.Series:
@@ -73,11 +85,27 @@ class OutputWriter:
 
     def __post_init__(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("normalized.csv", "rejects.csv", "warnings.csv"):
+        for name in _OUTPUTS:
             (self.out_dir / name).unlink(missing_ok=True)
+        self.discard()  # a crashed run's partial files
+
+    def __enter__(self) -> OutputWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.discard()  # after `close` there is nothing left to discard
+
+    def _partial(self, name: str) -> Path:
+        return self.out_dir / f".{name}.partial"
+
+    def discard(self) -> None:
+        """Remove the partial files of a run that will not be closed."""
+        for name in _OUTPUTS:
+            self._partial(name).unlink(missing_ok=True)
+        self._started.clear()
 
     def _append(self, name: str, frame: pd.DataFrame) -> None:
-        path = self.out_dir / name
+        path = self._partial(name)
         first = name not in self._started
         with path.open("w" if first else "a", encoding="utf-8", newline="") as handle:
             write_csv(frame, handle, header=first, lineterminator=os.linesep)
@@ -117,7 +145,7 @@ class OutputWriter:
         }
 
     def close(self, **extra: Any) -> dict[str, Any]:
-        """Write summary.json (and empty files for outputs no chunk produced)."""
+        """Write summary.json (and empty files for outputs no chunk produced); publish all."""
         for name, columns in (
             ("normalized.csv", self.accepted_columns or []),
             ("rejects.csv", _ISSUE),
@@ -126,11 +154,15 @@ class OutputWriter:
             if name not in self._started:
                 self._append(name, pd.DataFrame(columns=columns))
         summary = self.summary(**extra)
-        (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        self._partial("summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        for name in _OUTPUTS:  # summary.json last: its presence means the run is complete
+            os.replace(self._partial(name), self.out_dir / name)
+        self._started.clear()
         return summary
 
 
 _ISSUE = ["source_row", "column", "value", "reason"]
+_OUTPUTS = ("normalized.csv", "rejects.csv", "warnings.csv", "summary.json")
 
 
 def _reason_keys(issues: pd.DataFrame) -> Counter[str]:

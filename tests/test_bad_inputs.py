@@ -337,31 +337,7 @@ def check(run: Run, outcome: Outcome) -> None:
         check_every_record_accounted_for(run, outcome)
 
 
-# Known bugs outside the files this suite owns (pipelines/write_outputs.py): reported, not fixed.
-CR_IN_REJECTS = pytest.mark.xfail(
-    strict=True,
-    reason="write_outputs.py: a cell holding a bare CR is written unquoted (pandas to_csv quotes "
-    "only \\n), so rejects.csv splits one reject over several lines",
-)
-FORMULA_HEADERS = pytest.mark.xfail(
-    strict=True,
-    reason="write_outputs.py: rejects.csv's header repeats the source's column names without "
-    "neutralizing them, so a header like =HYPERLINK(...) runs in a spreadsheet",
-)
-AMBIGUOUS_COLUMNS = pytest.mark.xfail(
-    strict=True,
-    reason="mapping.py: without a mapping, two headers naming one Kindful column (first_name, "
-    "First_Name) are not refused: the first is used, the other silently ignored",
-)
-KNOWN: dict[str, pytest.MarkDecorator] = {
-    "formula_injection_cr.jsonl": CR_IN_REJECTS,
-    "duplicate_headers_by_case.csv": AMBIGUOUS_COLUMNS,
-}
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=KNOWN[n]) if n in KNOWN else n for n in CASES]
-)
+@pytest.mark.parametrize("name", list(CASES))
 def test_corpus_file_ends_in_one_line_or_every_record_accounted(
     corpus_runs: dict[str, Run], name: str
 ) -> None:
@@ -378,14 +354,7 @@ def test_big_file_ends_in_one_line_or_every_record_accounted(
 NEUTRALIZED = [n for n, (_, outcome) in CASES.items() if isinstance(outcome, Reads)]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=FORMULA_HEADERS if n == "formula_injection_headers.csv" else ())
-        for n in NEUTRALIZED
-        if n not in KNOWN
-    ],
-)
+@pytest.mark.parametrize("name", NEUTRALIZED)
 def test_rejects_and_warnings_never_start_a_formula(corpus_runs: dict[str, Run], name: str) -> None:
     run = corpus_runs[name]
     assert run.returncode == 0, run.stderr[-2000:]
@@ -513,7 +482,7 @@ def test_far_future_local_created_at_is_a_warning_not_an_internal_error(tmp_path
 
 
 # --------------------------------------------------------------------------------------------
-# custom fields pass through untouched: their dirt reaches normalized.csv and the batches
+# custom fields get the string cleaning; a bare CR in any cell stays inside its record
 # --------------------------------------------------------------------------------------------
 
 
@@ -536,32 +505,17 @@ def dirty_custom_field(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return Run(source, folder / "out", result.returncode, result.stdout, result.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize.py: custom fields are copied raw, skipping normalize_strings, so a NUL "
-    "(or BOM, or control character) in one reaches normalized.csv and Kindful's batches",
-)
 def test_custom_field_nul_never_reaches_normalized_csv(dirty_custom_field: Run) -> None:
     assert dirty_custom_field.returncode == 0, dirty_custom_field.stderr
     assert b"\x00" not in (dirty_custom_field.out / "normalized.csv").read_bytes()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="write_outputs.py (and normalize.py passing custom fields raw): a bare CR in a custom "
-    "field is written unquoted, so normalized.csv has a record split over two lines",
-)
 def test_custom_field_cr_keeps_normalized_csv_one_line_per_record(dirty_custom_field: Run) -> None:
     assert dirty_custom_field.returncode == 0, dirty_custom_field.stderr
     rows = output_table(dirty_custom_field.out / "normalized.csv")
     assert len(rows) == 1 + 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="write_batches.py: to_csv(lineterminator='\\n') leaves a bare CR unquoted, so the "
-    "batch Kindful reads has one record split over two lines",
-)
 def test_a_batch_row_holding_a_bare_cr_stays_one_record(tmp_path: Path) -> None:
     import pandas as pd
 
