@@ -25,7 +25,7 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def _internal_error(error: BaseException) -> str:
+def internal_error(error: BaseException) -> str:
     """A bug's one-line report: its type and the innermost project frame, not its message.
 
     An exception's text often quotes the value it choked on (`int('...')`), which is donor data.
@@ -113,7 +113,7 @@ def validate(
         _fail(str(error))
         return
     except Exception as error:  # a bug, not bad input: still one line, and never a cell value
-        click.echo(f"kindful-etl: error: {_internal_error(error)}", err=True)
+        click.echo(f"kindful-etl: error: {internal_error(error)}", err=True)
         sys.exit(1)
     click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
     print_summary_table(

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from flows.cli import internal_error
 from pipelines.errors import InputError
 from pipelines.import_settings import ImportSettings, default_ledger, state_home
 from pipelines.kindful_errors import KindfulError
@@ -154,11 +155,18 @@ def run_import_command(
     except (InputError, StagingError, KindfulError) as error:
         click.echo(f"kindful-etl: error: {_one_line(str(error))}", err=True)
         return EXIT_BAD_INPUT
-    except Exception as error:  # last line of defence: one line, no traceback
-        click.echo(f"kindful-etl: error: {type(error).__name__}: {_one_line(str(error))}", err=True)
+    except Exception as error:  # last line of defence: one line, no traceback, no message
+        click.echo(f"kindful-etl: error: {internal_error(error)}", err=True)
         return EXIT_FAILED
     if isinstance(report, BaseException):
-        click.echo(f"kindful-etl: import failed: {_one_line(str(report))}", err=True)
+        from flows.import_export import ImportFailed
+        from pipelines.read_export import ExportError
+
+        # Only the project's own errors have messages written to be shown; any other text may
+        # quote the value it choked on.
+        known = (ImportFailed, InputError, ExportError, StagingError, KindfulError)
+        shown = str(report) if isinstance(report, known) else internal_error(report)
+        click.echo(f"kindful-etl: import failed: {_one_line(shown)}", err=True)
         report = getattr(report, "report", None)
     if not isinstance(report, dict):
         return EXIT_FAILED
