@@ -459,11 +459,6 @@ def test_an_internal_error_in_validate_is_one_line_without_its_message(
     assert "Secretson" not in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normalize_timestamps: a local time west of UTC late on 9999-12-31 raises "
-    "NotImplementedError (year 10000) instead of clearing the value with a warning",
-)
 def test_far_future_local_created_at_is_a_warning_not_an_internal_error(tmp_path: Path) -> None:
     source = tmp_path / "far_future.csv"
     source.write_text("first_name,last_name,created_at\nAda,Example,9999-12-31 23:00:00\n")
