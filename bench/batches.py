@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -35,7 +36,7 @@ def _options(mapping_path: str) -> tuple[object, object]:
     return mapping, resolve_options(fmt.name, mapping)
 
 
-def run(source: str, out: Path, mapping_path: str, batch_rows: int) -> dict[str, int]:
+def run(source: str, out: Path, mapping_path: str, batch_rows: int) -> dict[str, Any]:
     """prepare_batches without Prefect: every chunk to the run files and the batch writer."""
     mapping, options = _options(mapping_path)
     writer = OutputWriter(out)
@@ -45,7 +46,11 @@ def run(source: str, out: Path, mapping_path: str, batch_rows: int) -> dict[str,
         batches.add(chunk.accepted)
     batches.close()
     summary = writer.close(source=source)
-    return {"rows_read": summary["rows_read"], "batches": len(batches.batches)}
+    return {
+        "rows_read": summary["rows_read"],
+        "batches": len(batches.batches),
+        "batch_rows": [batch.rows for batch in batches.batches],
+    }
 
 
 def write_only(
@@ -88,7 +93,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.write_only:
-        result: dict[str, float] | dict[str, int] = write_only(
+        result: dict[str, float] | dict[str, Any] = write_only(
             args.source, args.out, args.mapping, args.batch_rows, args.repeat
         )
     else:

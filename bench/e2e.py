@@ -12,7 +12,9 @@ sandbox's own request counter:
   ledger (a few SQLite writes per batch).
 - naive: the accepted rows of the same export (normalized.csv, so the naive script gets its
   validation for free), POSTed as inline JSON 100 rows a call (Kindful's limit), each job
-  polled to the end with the same client and poll interval, one after another.
+  polled to the end with the same client the way such scripts do: look at once, then every
+  poll interval (the product's default, 2 s), one job after another. Ours paces its polling by
+  the previous job's rate (pipelines/job_pacing.py), as the flow does.
 
 Each side gets a fresh sandbox organization (token), so both import the same records from
 scratch. Prints one JSON object.
@@ -35,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.batches import run as prepare  # noqa: E402
 from pipelines.embedded_s3 import running_moto  # noqa: E402
+from pipelines.job_pacing import JobPacer  # noqa: E402
 from pipelines.kindful_client import KindfulClient  # noqa: E402
 from pipelines.kindful_models import MAX_INLINE_ROWS, ImportRequest  # noqa: E402
 from pipelines.kindful_settings import KindfulSettings  # noqa: E402
@@ -69,12 +72,18 @@ def ours(
     transformed = time.perf_counter()
     batches = sorted((out / "batches").glob("batch-*.csv.gz"))
     statuses: list[str] = []
+    pacer = JobPacer(poll)  # as the flow paces its polling
     with KindfulClient(settings) as client:
-        for path in batches:
+        for path, rows in zip(batches, prepared["batch_rows"], strict=True):
             staged = stage_batch(s3, staging, "bench", path.name.split(".")[0], path)
             url = presign(s3, staged, 3600)
             job = submit_batch(client, options, SubmitSettings(), url, [])
-            result = client.wait_for_import(job.id, poll_interval=poll, timeout=600)
+            plan = pacer.plan(rows)
+            submitted = time.monotonic()
+            result = client.wait_for_import(
+                job.id, poll_interval=plan.every, timeout=600, first_poll_after=plan.first_after
+            )
+            pacer.observe(rows, time.monotonic() - submitted)
             statuses.append(result.status)
             delete_staged(s3, staged)
     end = time.perf_counter()

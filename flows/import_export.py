@@ -9,7 +9,8 @@ duplicating; a batch counts as done only after its job is reconciled.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from prefect.states import Failed
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
+from pipelines.job_pacing import JobPacer, PollPlan
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_models import ImportResult
 from pipelines.ledger import COMPLETE, FAILED, SKIPPED, STAGED, SUBMITTED, Ledger, new_run_id
@@ -143,11 +145,15 @@ def submit(
 
 
 @task(name="await-job", retries=2, retry_delay_seconds=[5, 30])
-def await_job(settings: ImportSettings, job_id: str) -> ImportResult:
+def await_job(settings: ImportSettings, job_id: str, plan: PollPlan | None = None) -> ImportResult:
     """Poll the job to a terminal status; polling is safe to retry."""
+    plan = plan or PollPlan(0.0, settings.poll_interval)
     with KindfulClient(settings.kindful) as client:
         return client.wait_for_import(
-            job_id, poll_interval=settings.poll_interval, timeout=settings.poll_timeout
+            job_id,
+            poll_interval=plan.every,
+            timeout=settings.poll_timeout,
+            first_poll_after=plan.first_after,
         )
 
 
@@ -167,6 +173,10 @@ class _Run:
     fingerprint: str
     custom_fields: list[str]
     batch_total: int = 0
+    pacer: JobPacer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pacer = JobPacer(self.settings.poll_interval)
 
     @property
     def target(self) -> str:
@@ -198,9 +208,11 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
     if prior is not None and prior.job_id:
         # Submitted by an interrupted run: follow that job rather than submit again.
         job_id = prior.job_id
+        resumed = True
         run.record(batch, SUBMITTED, job_id=job_id, s3_key=prior.s3_key)
         logger.info("%s: resuming job %s from run %s", batch.name, job_id, prior.run_id)
     else:
+        resumed = False
         staged = stage(run.settings, run.run_id, batch)
         run.record(batch, STAGED, s3_key=staged.key)
         job_id = submit(run.settings, run.options, staged, run.custom_fields)
@@ -212,7 +224,10 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
             batch.rows,
             job_id,
         )
-    result = await_job(run.settings, job_id)
+    started = time.monotonic()
+    result = await_job(run.settings, job_id, None if resumed else run.pacer.plan(batch.rows))
+    if result.succeeded and not resumed:
+        run.pacer.observe(batch.rows, time.monotonic() - started)
     resubmitted = False
     if result.status == "load_failed" and _URL_FAILURE.search(result.message or ""):
         logger.warning("%s: Kindful could not fetch the file; re-presigning once", batch.name)

@@ -265,13 +265,27 @@ class KindfulClient:
         return ImportResult.from_api(body, notes)
 
     def wait_for_import(
-        self, job_id: str, *, poll_interval: float = 2.0, timeout: float = 3600.0
+        self,
+        job_id: str,
+        *,
+        poll_interval: float = 2.0,
+        timeout: float = 3600.0,
+        first_poll_after: float = 0.0,
     ) -> ImportResult:
-        """Poll GET /imports/{id} until the job reaches a terminal status."""
+        """Poll GET /imports/{id} until the job reaches a terminal status.
+
+        The first look comes `first_poll_after` seconds in (see job_pacing), later ones every
+        `poll_interval`. A finished job whose first page holds every notification is not
+        fetched again.
+        """
         deadline = time.monotonic() + timeout
+        if first_poll_after > 0:
+            self._sleep(min(first_poll_after, timeout))
         while True:
             result = self.get_import(job_id, all_notifications=False)
             if result.finished:
+                if len(result.notifications) >= result.notification_count:
+                    return result
                 return self.get_import(job_id)
             if time.monotonic() >= deadline:
                 raise KindfulError(

@@ -23,10 +23,13 @@ def parse_timestamp(value: object) -> float:
     text = str(value).strip()
     if _UNIX.match(text):
         return float(text)
-    try:
-        parsed = date_parser.parse(text)
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f"not a timestamp: {text!r}") from exc
+    try:  # ISO 8601 / RFC 3339 first: ~20x faster than dateutil, which takes everything else
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = date_parser.parse(text)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"not a timestamp: {text!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_UTC)
     return parsed.timestamp()
