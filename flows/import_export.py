@@ -100,7 +100,10 @@ def prepare_batches(
                 len(batch_writer.batches),
             )
     except (InputError, ExportError) as error:
-        # Bad input is an answer, not a crash: no traceback in the logs.
+        # Bad input is an answer, not a crash: no traceback in the logs, and no partial files
+        # that look like a run's outputs.
+        writer.discard()
+        batch_writer.discard()
         return PreparedRun({}, [], error=str(error))
     batch_writer.close()
     summary = writer.close(

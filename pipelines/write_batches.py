@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.csv_out import write_csv
+from pipelines.source_rows import SourceRows
 
 DEFAULT_BATCH_ROWS = 10_000  # 002: "we recommend sending in batches of 10k records at a time"
 # Level 6 (gzip's default) spends most of a run compressing; level 3 is ~3x faster for files
@@ -31,7 +32,7 @@ class Batch:
     path: Path
     rows: int
     content_hash: str  # sha256 of the uncompressed CSV
-    source_rows: tuple[int, ...]  # 1-based source record number of each batch row
+    source_rows: SourceRows  # 1-based source record number of each batch row
 
     @property
     def name(self) -> str:
@@ -73,6 +74,13 @@ class BatchWriter:
         """Write the last, partial batch."""
         return [self._flush(self._pending_rows)] if self._pending_rows else []
 
+    def discard(self) -> None:
+        """Remove the batches written so far: a run that failed part way submits none."""
+        for batch in self.batches:
+            batch.path.unlink(missing_ok=True)
+        self.batches.clear()
+        self._pending, self._pending_rows = [], 0
+
     def _flush(self, rows: int) -> Batch:
         waiting = pd.concat(self._pending) if len(self._pending) > 1 else self._pending[0]
         batch_frame, rest = waiting.iloc[:rows], waiting.iloc[rows:]
@@ -90,7 +98,7 @@ class BatchWriter:
             path=path,
             rows=len(batch_frame),
             content_hash=hashlib.sha256(text).hexdigest(),
-            source_rows=tuple(int(i) + 1 for i in batch_frame.index),
+            source_rows=SourceRows(batch_frame.index.to_numpy(dtype="int64") + 1),
         )
         self.batches.append(batch)
         return batch
