@@ -48,7 +48,7 @@ from pipelines.stage_s3 import (
     stage_batch,
 )
 from pipelines.submit import submit_batch
-from pipelines.validate_export import strip_query
+from pipelines.validate_export import strip_query, summary_fields
 from pipelines.write_batches import Batch, BatchWriter
 from pipelines.write_outputs import OutputWriter
 from schemas.columns import FORMATS
@@ -106,15 +106,7 @@ def prepare_batches(
         batch_writer.discard()
         return PreparedRun({}, [], error=str(error))
     batch_writer.close()
-    summary = writer.close(
-        source=strip_query(source),
-        data_format=options.data_format,
-        action=options.action,
-        match_by=options.match_by,
-        source_timezone=options.source_timezone,
-        custom_fields=list(options.custom_fields),
-        mapping=mapping.name if mapping else None,
-    )
+    summary = writer.close(**summary_fields(source, options, mapping))
     logger.info(
         "read %d rows: %d accepted, %d rejected, %d batches",
         summary["rows_read"],

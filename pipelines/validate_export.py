@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipelines.mapping import Mapping
 from pipelines.prepare import prepare_export
-from pipelines.run_options import parse_match_by, resolve_run
+from pipelines.run_options import RunOptions, parse_match_by, resolve_run
 from pipelines.write_outputs import OutputWriter
 
 
@@ -44,12 +45,17 @@ def validate_export(
     with OutputWriter(out_dir) as writer:  # a failure partway leaves no output files
         for chunk in prepare_export(source, mapping, options, chunk_rows=chunk_rows):
             writer.write(chunk)
-        return writer.close(
-            source=strip_query(source),
-            data_format=options.data_format,
-            action=options.action,
-            match_by=options.match_by,
-            source_timezone=options.source_timezone,
-            custom_fields=list(options.custom_fields),
-            mapping=mapping.name if mapping else None,
-        )
+        return writer.close(**summary_fields(source, options, mapping))
+
+
+def summary_fields(source: str, options: RunOptions, mapping: Mapping | None) -> dict[str, Any]:
+    """What summary.json says about the run's input and options (URLs without their query)."""
+    return {
+        "source": strip_query(source),
+        "data_format": options.data_format,
+        "action": options.action,
+        "match_by": options.match_by,
+        "source_timezone": options.source_timezone,
+        "custom_fields": list(options.custom_fields),
+        "mapping": mapping.name if mapping else None,
+    }
