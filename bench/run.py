@@ -157,7 +157,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/kindful-bench"))
     parser.add_argument("--out", type=Path, default=BENCH / "results.md")
     parser.add_argument("--keep", action="store_true", help="keep the generated exports")
+    parser.add_argument("--render", type=Path, help="only write --out from a results.json")
     args = parser.parse_args()
+    if args.render:
+        args.out.write_text(render(json.loads(args.render.read_text())))
+        print(f"wrote {args.out}")
+        return
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     log = args.workdir / "bench.log"
@@ -179,7 +184,7 @@ def main() -> None:
                     run = measure(table[name][0], log)
                     runs[name].append(run)
                     print(f"{rows:>9,} {name:<14} #{turn + 1}: {run.wall:7.1f} s wall "
-                          f"{run.cpu:7.1f} s cpu {run.rss_mb:7.0f} MB", flush=True)  # fmt: skip
+                          f"{run.cpu:7.1f} s cpu {run.rss_mb:7.0f} MiB", flush=True)  # fmt: skip
             size: dict[str, Any] = {name: median_run(r) for name, r in runs.items()}
             pairs = (
                 ("ours validate", "pandas csv"),
@@ -248,7 +253,7 @@ def render(report: dict[str, Any]) -> str:
         "",
         "## validate vs read_csv + to_csv",
         "",
-        "| rows | runs | ours wall s | ours cpu s | ours RSS MB | pandas wall s | pandas cpu s "
+        "| rows | runs | ours wall s | ours cpu s | ours RSS MiB | pandas wall s | pandas cpu s "
         "| polars wall s | ours/pandas wall | ours/pandas cpu | ours/polars wall "
         "| ours/polars cpu |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -272,8 +277,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         "## validation files + gzipped batches vs read_csv + to_csv(gzip)",
         "",
-        "| rows | ours wall s | ours cpu s | ours RSS MB | pandas gzip wall s | polars gzip wall s "
-        "| ours/pandas wall | ours/pandas cpu | ours/polars wall |",
+        "| rows | ours wall s | ours cpu s | ours RSS MiB | pandas gzip wall s "
+        "| polars gzip wall s | ours/pandas wall | ours/pandas cpu | ours/polars wall |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for rows, size in sizes.items():
@@ -300,7 +305,7 @@ def render(report: dict[str, Any]) -> str:
                 f"| {w['ours_s']:.2f} | {w['pandas_gzip_s']:.2f} | {w['ratio']:.2f}x "
                 f"| {w['ours_bytes'] / 1e6:.0f} | {w['pandas_bytes'] / 1e6:.0f} |",
             ]
-    lines += ["", "## peak RSS", "", "| rows | validate MB | validate + batches MB |",
+    lines += ["", "## peak RSS", "", "| rows | validate MiB | validate + batches MiB |",
               "| ---: | ---: | ---: |"]  # fmt: skip
     for rows, size in sizes.items():
         lines.append(
@@ -323,7 +328,44 @@ def render(report: dict[str, Any]) -> str:
             f"| {naive['api_calls']} | {naive['jobs']} |",
             f"| ratio naive/ours | | {e2e['speedup']:.1f}x | {e2e['fewer_calls']:.1f}x | |",
         ]
+    lines += targets(report)
     return "\n".join(lines) + "\n"
+
+
+MIB = 1024**2 / 1e6  # MB per MiB: the OS reports peak RSS in KiB, the targets are in MB
+
+
+def targets(report: dict[str, Any]) -> list[str]:
+    """The issue's targets against this run's figures (a target without its figures is "-")."""
+    sizes = {int(rows): size for rows, size in report["sizes"].items()}
+    one, three = sizes.get(1_000_000, {}), sizes.get(3_000_000, {})
+
+    def rss(size: dict[str, Any]) -> float | None:
+        values = [size.get(n, {}).get("rss_mb") for n in ("ours validate", "ours batches")]
+        found = [v * MIB for v in values if v is not None]
+        return max(found) if found else None
+
+    rss1, rss3 = rss(one), rss(three)
+    e2e = report.get("e2e") or {}
+    rows: list[tuple[str, float | None, str]] = [
+        ("validate at 1M: ours / pandas wall", one.get("ours validate / pandas csv wall"),
+         "<= 2.0x"),
+        ("gzipped batches for 1M: ours / pandas to_csv(gzip)",
+         one.get("write only", {}).get("ratio"), "<= 1.0x"),
+        ("peak RSS at 1M (MB)", rss1, "<= 500"),
+        ("peak RSS at 3M / at 1M", rss3 / rss1 if rss1 and rss3 else None, "<= 1.10x"),
+        ("end to end at 100k: naive / ours wall", e2e.get("speedup"), ">= 20x"),
+        ("end to end at 100k: naive / ours API calls", e2e.get("fewer_calls"), ">= 50x"),
+    ]  # fmt: skip
+    out = ["", "## targets", "", "| target | this run | limit | met |"]
+    out.append("| --- | ---: | ---: | --- |")
+    for name, value, limit in rows:
+        bound = float(limit.split()[1].rstrip("x"))
+        met = "-" if value is None else ("yes" if
+              (value <= bound if limit.startswith("<=") else value >= bound) else "NO")  # fmt: skip
+        shown = "-" if value is None else f"{value:.0f}" if "MB" in name else f"{value:.2f}x"
+        out.append(f"| {name} | {shown} | {limit} | {met} |")
+    return out
 
 
 if __name__ == "__main__":
