@@ -7,7 +7,6 @@ as given with a warning. Defaults the reference prescribes are filled here, with
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +26,9 @@ from pipelines.normalize_strings import (
     DistinctNormalizer,
     clean_distinct,
     clean_values,
+    control_characters_fixed,
     distinct,
+    has_no_control_characters,
 )
 from pipelines.normalize_timestamps import timestamps_distinct
 from pipelines.run_options import RunOptions
@@ -186,27 +187,17 @@ def normalize_frame(
     return NormalizeResult(frame, _concat(rejects), _concat(warnings))
 
 
-# normalize_strings' character cleaning without its trimming: a custom field keeps its spacing
-# (tests/test_schemas.py pins "  32 ") but loses BOMs and control characters (keeping \t and
-# \n), which Kindful refuses or which corrupt its fields; \r\n and a bare \r become \n.
-_CONTROL: dict[int, str | None] = {
-    cp: None for cp in [*range(0x20), *range(0x7F, 0xA0), 0xFEFF] if chr(cp) not in "\t\n\r"
-}
-_CONTROL[ord("\r")] = "\n"
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
-
-
 def _without_control_characters(raw: pd.Series) -> pd.Series:
-    """A custom field's values with no BOM or control character; the rest as given."""
+    """A custom field's values with normalize_strings' character cleaning but not its trimming:
+    a custom field keeps its spacing (tests/test_schemas.py pins "  32 ") but loses BOMs and
+    control characters, which Kindful refuses or which corrupt its fields."""
     present = np.flatnonzero(raw.notna().to_numpy(dtype=bool))
-    texts = raw.iloc[present].astype("str")
-    joined = "".join(texts.tolist())
-    if joined.isprintable() or _CONTROL_RE.search(joined) is None:
+    texts = pd.Series(raw.iloc[present].astype("str").to_numpy(), dtype="str")
+    if has_no_control_characters(texts.tolist()):
         return raw  # the usual case: one C-speed test for the whole column
-    dirty = texts.str.contains(_CONTROL_RE).to_numpy(dtype=bool)
-    fixed = texts[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_CONTROL)
+    fixed = control_characters_fixed(texts)
     out = raw.copy() if pd.api.types.is_string_dtype(raw.dtype) else raw.astype(object)
-    out.iloc[present[dirty]] = fixed.to_numpy(dtype=object)
+    out.iloc[present[fixed.index.to_numpy()]] = fixed.to_numpy(dtype=object)
     return out
 
 

@@ -57,9 +57,8 @@ def clean_distinct(uniques: pd.Series) -> pd.Series:
     stripped = _stripped_if_clean(texts)
     if stripped is None:
         cleaned = uniques.copy()
-        dirty = uniques.str.contains(_DIRTY).to_numpy(dtype=bool)
-        fixed = uniques[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_DROP)
-        cleaned[dirty] = fixed.to_numpy()
+        fixed = control_characters_fixed(uniques)
+        cleaned[fixed.index] = fixed.to_numpy()
         cleaned = cleaned.str.strip()
         return cleaned[cleaned.str.len() > 0]
     cleaned = pd.Series(stripped, index=uniques.index, dtype="str")
@@ -97,17 +96,27 @@ def clean_values(values: pd.Series) -> np.ndarray | None:
 
 
 def _stripped_if_clean(texts: list[str]) -> list[str] | None:
-    """Each text trimmed, or None if any holds a character `normalize_strings` drops.
-
-    str.isprintable is true of almost every clean column and is ~3x faster than the regex.
-    """
+    """Each text trimmed, or None if any holds a character `normalize_strings` drops."""
     try:
-        joined = "".join(texts)
+        clean = has_no_control_characters(texts)
     except TypeError:  # not all text: let pandas' str methods decide
         return None
-    if not joined.isprintable() and _DIRTY_RE.search(joined) is not None:
-        return None
-    return [text.strip() for text in texts]
+    return [text.strip() for text in texts] if clean else None
+
+
+def has_no_control_characters(texts: list[str]) -> bool:
+    """Whether no text holds a character `normalize_strings` drops or changes: one C-speed test
+    over all of them joined (str.isprintable, true of almost every clean column, is ~3x faster
+    than the regex)."""
+    joined = "".join(texts)
+    return joined.isprintable() or _DIRTY_RE.search(joined) is None
+
+
+def control_characters_fixed(texts: pd.Series) -> pd.Series:
+    """The texts (str, none missing) that hold a BOM or control character, without them (\t
+    and \n kept; \r\n and a bare \r become \n) and untrimmed; same index labels."""
+    dirty = texts.str.contains(_DIRTY).to_numpy(dtype=bool)
+    return texts[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_DROP)
 
 
 def clean_header(names: list[str]) -> list[str]:
