@@ -85,28 +85,27 @@ def prepare_batches(
     batch_rows: int,
 ) -> PreparedRun:
     """Read, map, normalize and validate the export; write the run files and the batches."""
-    writer = OutputWriter(out_dir)
     batch_writer = BatchWriter(out_dir / "batches", batch_rows)
     logger = get_run_logger()
-    try:
-        for chunk in prepare_export(source, mapping, options):
-            writer.write(chunk)
-            batch_writer.add(chunk.accepted)
-            # Progress for long runs: counts only, never values.
-            logger.info(
-                "progress: %d rows read, %d rejected, %d batches written",
-                writer.rows_read,
-                writer.rows_rejected,
-                len(batch_writer.batches),
-            )
-    except (InputError, ExportError) as error:
-        # Bad input is an answer, not a crash: no traceback in the logs, and no partial files
-        # that look like a run's outputs.
-        writer.discard()
-        batch_writer.discard()
-        return PreparedRun({}, [], error=str(error))
-    batch_writer.close()
-    summary = writer.close(**summary_fields(source, options, mapping))
+    with OutputWriter(out_dir) as writer:  # leaving it without `close` leaves no run files
+        try:
+            for chunk in prepare_export(source, mapping, options):
+                writer.write(chunk)
+                batch_writer.add(chunk.accepted)
+                # Progress for long runs: counts only, never values.
+                logger.info(
+                    "progress: %d rows read, %d rejected, %d batches written",
+                    writer.rows_read,
+                    writer.rows_rejected,
+                    len(batch_writer.batches),
+                )
+        except (InputError, ExportError) as error:
+            # Bad input is an answer, not a crash: no traceback in the logs, and no partial
+            # batches that look like a run's.
+            batch_writer.discard()
+            return PreparedRun({}, [], error=str(error))
+        batch_writer.close()
+        summary = writer.close(**summary_fields(source, options, mapping))
     logger.info(
         "read %d rows: %d accepted, %d rejected, %d batches",
         summary["rows_read"],
