@@ -30,7 +30,7 @@ import shutil
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -506,12 +506,20 @@ def _header_names(cells: list[object], name: str) -> list[str]:
     if not any(_clean_text(cell) for cell in cells):
         raise ExportError(f"cannot read {name}: the header row is blank")
     names = [_clean_name(cell, i) for i, cell in enumerate(cells)]
-    seen: set[str] = set()
-    for header in names:
-        if header in seen:
-            raise ExportError(f"cannot read {name}: duplicate column header {_shown(header)}")
-        seen.add(header)
+    repeated = _first_repeat(names)
+    if repeated is not None:
+        raise ExportError(f"cannot read {name}: duplicate column header {_shown(repeated)}")
     return names
+
+
+def _first_repeat(items: Iterable[str]) -> str | None:
+    """The first item that equals an earlier one, if any."""
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
 
 
 def _records_frame(rows: list[list[str | None]], names: list[str], start: int) -> pd.DataFrame:
@@ -713,11 +721,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """json object hook: a repeated key would otherwise silently keep only the last value."""
     obj = dict(pairs)
     if len(obj) < len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKeyError(key)
-            seen.add(key)
+        raise _DuplicateKeyError(_first_repeat(key for key, _ in pairs) or "")
     return obj
 
 
@@ -808,13 +812,10 @@ class _JsonColumns:
                 self.names.setdefault(col)
             columns.append(col)
         if len(set(columns)) < len(columns):  # two keys that differ only in junk or spaces
-            seen: set[str] = set()
-            for col in columns:
-                if col in seen:
-                    raise ExportError(
-                        f"cannot read {name}: line {lineno} repeats the key {_shown(col)}"
-                    )
-                seen.add(col)
+            repeated = _first_repeat(columns) or ""
+            raise ExportError(
+                f"cannot read {name}: line {lineno} repeats the key {_shown(repeated)}"
+            )
         self._last = (keys, columns)
         return columns
 
