@@ -8,13 +8,14 @@ duplicating; a batch counts as done only after its job is reconciled.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
@@ -22,6 +23,7 @@ from prefect.states import Failed
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
+from pipelines.inbox import export_stem
 from pipelines.job_pacing import JobPacer, PollPlan
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_models import ImportResult
@@ -37,8 +39,8 @@ from pipelines.reconcile import (
     summary_rows,
     write_reconciliation,
 )
-from pipelines.run_options import RunOptions
-from pipelines.run_options import resolve_run as resolve_run  # noqa: PLC0414 - re-exported
+from pipelines.run_folder import RunFolder, keep_run_files, release
+from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import (
     StagedObject,
     delete_staged,
@@ -57,6 +59,28 @@ from schemas.columns import FORMATS
 _URL_FAILURE = re.compile(
     r"fetch|download|expired|forbidden|access denied|\b40[34]\b|data_url", re.IGNORECASE
 )
+
+
+def source_name(source: str) -> str:
+    """The file name a source is known by in logs, run names and artifact keys."""
+    return strip_query(source).rstrip("/").rpartition("/")[2] or source
+
+
+def artifact_key(kind: str, source: str) -> str:
+    """`kindful-<kind>-<file stem>`: one artifact series per feed, whichever run imports it."""
+    slug = re.sub(r"[^a-z0-9]+", "-", export_stem(source_name(source)).lower()).strip("-")
+    return f"kindful-{kind}-{slug[:60].strip('-') or 'source'}"
+
+
+class _Labelled(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Prefix every line with the file it is about: a sync logs several files at once."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"{self.extra['label'] if self.extra else ''}: {msg}", kwargs
+
+
+def file_logger(source: str) -> logging.LoggerAdapter:  # type: ignore[type-arg]
+    return _Labelled(get_run_logger(), {"label": source_name(source)})
 
 
 class ImportFailed(Exception):
@@ -86,7 +110,7 @@ def prepare_batches(
 ) -> PreparedRun:
     """Read, map, normalize and validate the export; write the run files and the batches."""
     batch_writer = BatchWriter(out_dir / "batches", batch_rows)
-    logger = get_run_logger()
+    logger = file_logger(source)
     with OutputWriter(out_dir) as writer:  # leaving it without `close` leaves no run files
         try:
             for chunk in prepare_export(source, mapping, options):
@@ -166,6 +190,7 @@ class _Run:
     run_id: str
     fingerprint: str
     custom_fields: list[str]
+    logger: logging.LoggerAdapter  # type: ignore[type-arg]
     batch_total: int = 0
     pacer: JobPacer = field(init=False)
 
@@ -189,7 +214,7 @@ class _Run:
 
 def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
     """Take one batch to a reconciled job, or skip it when an earlier run already did."""
-    logger = get_run_logger()
+    logger = run.logger
     prior = run.ledger.prior_batch(
         target=run.target, fingerprint=run.fingerprint, content_hash=batch.content_hash
     )
@@ -230,6 +255,16 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
         run.record(batch, SUBMITTED, job_id=job_id, s3_key=staged.key)
         result = await_job(run.settings, job_id)
         resubmitted = True
+    if result.succeeded:
+        owner = run.ledger.claim_job(target=run.target, job_id=job_id, run_id=run.run_id)
+        if owner != run.run_id:
+            # Another run (a drop and the sweep meeting on one file) reconciled this job
+            # first: its report counts the rows, this one says who did.
+            run.record(batch, SKIPPED, job_id=job_id, message=f"imported by {owner}")
+            logger.info("%s: job %s was reconciled by run %s, skipped", batch.name, job_id, owner)
+            if staged is not None and not run.settings.staging.keep_objects:
+                cleanup(run.settings, staged)
+            return skipped_batch(batch, owner, job_id)
     outcome = reconcile_batch(batch, result, FORMATS[run.options.data_format].main_record)
     outcome.resubmitted = resubmitted
     run.record(
@@ -255,18 +290,20 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
     return outcome
 
 
-def _publish(report: dict[str, Any]) -> None:
-    """The Prefect table artifact and markdown summary of a run."""
+def _publish(report: dict[str, Any], source: str) -> None:
+    """The Prefect table artifact and markdown summary of a run, keyed by its source."""
     rows = summary_rows(report)
     create_table_artifact(
-        key="kindful-reconciliation",
+        key=artifact_key("reconciliation", source),
         table=[{"measure": label, "value": str(value)} for label, value in rows],
-        description=f"Kindful import {report['run_id']}",
+        description=f"Kindful import {report['run_id']} of {source_name(source)}",
     )
     lines = [
         f"# Kindful import {report['run_id']}: {report['status']}",
         "",
         f"`{report['data_format']}` ({report['action']}) from `{report['source']}`",
+        "",
+        f"Run files (reconciliation.json, findings.csv, rejects.csv, ...): `{report['out_dir']}`",
         "",
         "| measure | value |",
         "| --- | --- |",
@@ -280,7 +317,7 @@ def _publish(report: dict[str, Any]) -> None:
             for b in report["batches"]
         ),
     ]
-    create_markdown_artifact(key="kindful-import-summary", markdown="\n".join(lines))
+    create_markdown_artifact(key=artifact_key("import-summary", source), markdown="\n".join(lines))
 
 
 BAD_INPUT = "bad input: "
@@ -307,10 +344,14 @@ def load_prepared(
     options: RunOptions,
     settings: ImportSettings,
     run_id: str,
-    out: Path,
+    folder: RunFolder,
 ) -> dict[str, Any]:
-    """Stage, submit, poll and reconcile a prepared export's batches, serially and in order."""
-    logger = get_run_logger()
+    """Stage, submit, poll and reconcile a prepared export's batches, serially and in order.
+
+    The run files are kept where `folder` says (a remote run's are uploaded); the caller
+    releases the folder when it no longer needs the local copies.
+    """
+    logger = file_logger(source)
     fmt = FORMATS[options.data_format]
     submitted_settings = kindful_settings(options, settings)
     fingerprint = settings_fingerprint(submitted_settings)
@@ -335,6 +376,7 @@ def load_prepared(
             run_id,
             fingerprint,
             list(options.custom_fields),
+            logger,
             batch_total=len(prepared.batches),
         )
         outcomes: list[BatchOutcome] = []
@@ -350,12 +392,13 @@ def load_prepared(
             )
             if len(outcomes) < len(prepared.batches):
                 report["status"] = "failed"
-            report["out_dir"] = str(out)
-            write_reconciliation(out, report, outcomes)
+            report["out_dir"] = folder.location
+            write_reconciliation(folder.path, report, outcomes)
+            keep_run_files(folder, settings.staging, settings.aws_credentials)
             ledger.finish_run(run_id, report["status"], report)
     finally:
         ledger.close()
-    _publish(report)
+    _publish(report, source)
     if report["status"] != "complete":
         failed = [b for b in report["batches"] if b["status"] not in ("complete", "skipped")]
         detail = "; ".join(
@@ -364,7 +407,8 @@ def load_prepared(
         message = f"import {run_id} failed: {detail or 'not every batch was imported'}"
         raise ImportFailed(message, report)
     logger.info(
-        "run %s %s: %d read, %d rejected, %d created, %d updated, %d no effect, %d dropped",
+        "run %s %s: %d read, %d rejected, %d created, %d updated, %d no effect, %d dropped, "
+        "%d already imported; files in %s",
         run_id,
         report["status"],
         report["rows_read"],
@@ -373,11 +417,17 @@ def load_prepared(
         report["rows_updated"],
         report["rows_no_effect"],
         report["rows_dropped"],
+        report["rows_already_imported"],
+        folder.location,
     )
     return report
 
 
-@flow(name="import-export", log_prints=False)
+def _import_run_name() -> str:
+    return f"import {source_name(str(runtime.flow_run.parameters.get('source', '')))}"
+
+
+@flow(name="import-export", flow_run_name=_import_run_name, log_prints=False)
 def import_export(
     source: str,
     data_format: str | None = None,
@@ -394,7 +444,8 @@ def import_export(
 
     A file that cannot be processed at all ends the run Failed with a one-line message that
     starts with "bad input: "; a failed Kindful job raises ImportFailed after the report is
-    written.
+    written. The run files go to `out_dir`, else `<state folder>/runs/<run id>/` when the worker
+    has a local state folder, else `s3://<staging bucket>/<prefix><run id>/`.
 
     Args:
         source: The export: a local path, s3:// or https:// URI (CSV, XLSX, JSON lines, gzip).
@@ -402,13 +453,45 @@ def import_export(
         action: create (only new records) or update (also newer versions); default create.
         mapping: Mapping file (YAML) from the export's columns to Kindful's.
         match_by: Kindful match_by, e.g. {"contact": "email"}.
-        out_dir: Folder for the run files; default a folder per run beside the ledger.
+        out_dir: Folder for the run files; default as above.
         source_timezone: IANA timezone of timestamps without an offset (default UTC).
         day_first: Dates are dd/mm/yyyy.
         custom_fields: Source columns sent untouched as Kindful custom fields.
         settings: Where to import to; by default from the environment.
     """
-    settings = settings or ImportSettings.from_env()
+    return import_source(
+        source,
+        data_format=data_format,
+        action=action,
+        mapping=mapping,
+        match_by=match_by,
+        out_dir=out_dir,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=custom_fields,
+        settings=settings or ImportSettings.from_env(),
+    )
+
+
+def import_source(
+    source: str,
+    *,
+    settings: ImportSettings,
+    data_format: str | None = None,
+    action: str | None = None,
+    mapping: str | None = None,
+    match_by: dict[str, str] | None = None,
+    out_dir: str | None = None,
+    source_timezone: str | None = None,
+    day_first: bool | None = None,
+    custom_fields: list[str] | None = None,
+    source_hash: str | None = None,
+) -> dict[str, Any] | State:
+    """The import flow's body, for flows that import a source in their own run (S3 drops).
+
+    Its tasks, logs and artifacts belong to the calling flow run. `source_hash` saves hashing
+    a source the caller has hashed already.
+    """
     try:
         loaded, options = resolve_run(
             data_format,
@@ -419,20 +502,23 @@ def import_export(
             day_first=day_first,
             custom_fields=custom_fields,
         )
-        source_hash = source_content_hash(source)
+        source_hash = source_hash or source_content_hash(source)
     except InputError as error:
         return Failed(message=f"{BAD_INPUT}{error}")
     run_id = new_run_id()
-    out = Path(out_dir) if out_dir else settings.runs_dir / run_id
-    prepared = prepare_batches(source, loaded, options, out, settings.batch_rows)
-    if prepared.error is not None:
-        return Failed(message=f"{BAD_INPUT}{prepared.error}")
-    return load_prepared(
-        source=source,
-        source_hash=source_hash,
-        prepared=prepared,
-        options=options,
-        settings=settings,
-        run_id=run_id,
-        out=out,
-    )
+    folder = settings.run_folder(run_id, out_dir)
+    try:
+        prepared = prepare_batches(source, loaded, options, folder.path, settings.batch_rows)
+        if prepared.error is not None:
+            return Failed(message=f"{BAD_INPUT}{prepared.error}")
+        return load_prepared(
+            source=source,
+            source_hash=source_hash,
+            prepared=prepared,
+            options=options,
+            settings=settings,
+            run_id=run_id,
+            folder=folder,
+        )
+    finally:
+        release(folder)

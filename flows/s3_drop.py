@@ -3,7 +3,8 @@
 The `s3-drop-import` deployment (prefect.yaml) runs this flow from a Prefect deployment trigger
 on `kindful-etl.s3.object.created` events, which come from the Lambda in
 `flows/s3_event_lambda.py` (self-hosted server) or from a Prefect Cloud webhook fed by
-EventBridge (deploy/README.md). The import itself is `import_export`, run as a subflow.
+EventBridge (deploy/README.md). The import runs in the drop's own flow run (not a subflow),
+so its tasks, logs and artifacts are the drop run's.
 
 Duplicate deliveries import once, in three layers:
 
@@ -30,12 +31,12 @@ from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from flows.import_export import BAD_INPUT, import_export, kindful_settings
+from flows.import_export import BAD_INPUT, import_source, kindful_settings
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
 from pipelines.inbox import DONE_FOLDERS, InboxFile, S3Inbox, is_export
-from pipelines.ledger import Ledger
+from pipelines.ledger import Ledger, RunRecord
 from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import s3_client
 from pipelines.validate_export import strip_query
@@ -52,16 +53,27 @@ def drop_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def already_imported(source: str, settings: ImportSettings, options: RunOptions) -> bool:
-    """Whether the ledger has a complete run of this exact content, target and settings."""
+def imported_by(
+    source: str, source_hash: str, settings: ImportSettings, options: RunOptions
+) -> str | None:
+    """The run that completed this exact content, target and settings, if any."""
     ledger = Ledger(settings.ledger)
     try:
-        return ledger.source_done(
+        return ledger.completed_run(
             source_uri=strip_query(source),
-            source_hash=source_content_hash(source),
+            source_hash=source_hash,
             target=settings.target,
             fingerprint=settings_fingerprint(kindful_settings(options, settings)),
         )
+    finally:
+        ledger.close()
+
+
+def gone_after(source: str, settings: ImportSettings) -> RunRecord | None:
+    """The last finished run of an object that is no longer there (the sweep moved it)."""
+    ledger = Ledger(settings.ledger)
+    try:
+        return ledger.last_run_of(source_uri=strip_query(source), target=settings.target)
     finally:
         ledger.close()
 
@@ -136,9 +148,10 @@ def import_dropped_object(
         settings: Where to import (tests and the embedded default); deployments leave it
             empty and read the environment (ImportSettings.from_env).
 
-    Returns the import's reconciliation report; `{"status": "already-imported", ...}` when
-    the ledger shows this content imported already; `{"status": "ignored", ...}` for a key
-    that is no export (the inbox sync's processed/ and failed/ copies, run files, hidden
+    Returns the import's reconciliation report; `{"status": "already-imported", "run_id":
+    ...}` when the ledger shows this content imported already, or the object is gone after a
+    run imported it (a late redelivery after the sweep moved it); `{"status": "ignored", ...}`
+    for a key that is no export (the inbox sync's processed/ and failed/ copies, run files, hidden
     names). Bad input ends the run Failed with a message starting "bad input: ".
     """
     logger = get_run_logger()
@@ -162,22 +175,34 @@ def import_dropped_object(
                 day_first=day_first,
                 custom_fields=custom_fields,
             )
-            done = already_imported(source, settings, options)
         except InputError as error:
             return Failed(message=f"{BAD_INPUT}{error}")
-        if done:
+        try:
+            source_hash = source_content_hash(source)
+        except InputError as error:
+            # A late redelivery: the sweep imported the object and moved it to processed/.
+            last = gone_after(source, settings)
+            if last is None:
+                return Failed(message=f"{BAD_INPUT}{error}")
+            if last.status != "complete":
+                return Failed(
+                    message=f"{source} is no longer there; its last run {last.run_id} "
+                    f"ended {last.status}"
+                )
+            logger.info("%s: no longer there; imported by run %s", source, last.run_id)
+            return _already(source, options, last.run_id)
+        done = imported_by(source, source_hash, settings, options)
+        if done is not None:
             logger.info(
                 "%s: this content was already imported into this Kindful with these "
-                "settings; nothing to do",
+                "settings by run %s; nothing to do",
                 source,
+                done,
             )
-            return {
-                "status": ALREADY_IMPORTED,
-                "source": source,
-                "data_format": options.data_format,
-            }
-        state = import_export(
-            source=source,
+            return _already(source, options, done)
+        return import_source(
+            source,
+            settings=settings,
             data_format=options.data_format,
             action=action,
             mapping=chosen_mapping,
@@ -185,12 +210,15 @@ def import_dropped_object(
             source_timezone=source_timezone,
             day_first=day_first,
             custom_fields=custom_fields,
-            settings=settings,
-            return_state=True,
+            source_hash=source_hash,
         )
-    if not state.is_completed():
-        return state  # the import's own Failed state and message: the drop failed the same way
-    report = state.result()
-    if not isinstance(report, dict):  # import_export returns a dict or a Failed state
-        return Failed(message=f"import of {source} returned no report")
-    return report
+
+
+def _already(source: str, options: RunOptions, run_id: str) -> dict[str, Any]:
+    return {
+        "status": ALREADY_IMPORTED,
+        "source": source,
+        "data_format": options.data_format,
+        "run_id": run_id,
+        "message": f"already imported by run {run_id}",
+    }

@@ -10,6 +10,7 @@ nothing, and a file already imported is never imported twice.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from flows.cli import internal_error
 from flows.import_export import (
     ImportFailed,
     PreparedRun,
@@ -30,6 +32,7 @@ from pipelines.import_settings import ImportSettings
 from pipelines.inbox import Inbox, InboxFile, open_inbox
 from pipelines.ledger import Ledger, new_run_id
 from pipelines.mapping import Mapping
+from pipelines.run_folder import RunFolder, release
 from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import s3_client
 from pipelines.validate_export import strip_query
@@ -68,7 +71,25 @@ def _run_files(out: Path) -> dict[str, Path]:
     return {name: out / name for name in names}
 
 
-@flow(name="sync-inbox", task_runner=task_runner_from_env())
+def _one_line(error: BaseException) -> str:
+    """What error.txt and the log say: our own errors' messages; for anything else (it may
+    quote a value) only its type and place."""
+    if isinstance(error, InputError | ImportFailed):
+        return " ".join(str(error).split())
+    return internal_error(error)
+
+
+@dataclass
+class _Planned:
+    export: InboxFile
+    mapping: Mapping | None
+    options: RunOptions
+    source_hash: str
+    run_id: str
+    folder: RunFolder
+
+
+@flow(name="sync-inbox", flow_run_name="sync {location}", task_runner=task_runner_from_env())
 def sync_inbox(
     location: str,
     mapping: str | None = None,
@@ -82,7 +103,8 @@ def sync_inbox(
     """Import each pending export of `location`, oldest first; move it to processed/ or failed/.
 
     Each export's settings come from its own `<name>.mapping.yaml`, else its folder's
-    `mapping.yaml`, else `mapping` and the other parameters here.
+    `mapping.yaml`, else `mapping` and the other parameters here. One export that cannot be
+    handled, for any reason, goes to failed/ with an error.txt; the others are still imported.
 
     Args:
         location: The inbox: a local folder or `s3://bucket/prefix/`.
@@ -101,12 +123,20 @@ def sync_inbox(
     logger.info("%d export(s) pending in the inbox", len(pending))
     outcome: dict[str, list[str]] = {"processed": [], "already_imported": [], "failed": []}
 
-    planned: list[tuple[InboxFile, Mapping | None, RunOptions, str, str, Path]] = []
+    def fail(export: InboxFile, folder: RunFolder, message: str, files: dict[str, Path]) -> None:
+        logger.warning("%s: %s", export.relative, message)
+        try:
+            inbox.finish(export, "failed", files | {"error.txt": _error_file(folder.path, message)})
+        except Exception as error:  # even filing it failed: leave it for the next sweep
+            logger.warning("%s: cannot move to failed/: %s", export.relative, _one_line(error))
+        outcome["failed"].append(export.relative)
+
+    planned: list[_Planned] = []
     ledger = Ledger(settings.ledger)
     try:
         for export in pending:
             run_id = new_run_id()
-            out = settings.runs_dir / run_id
+            folder = settings.run_folder(run_id)
             try:
                 own_mapping = inbox.mapping_for(export)
                 loaded, options = resolve_run(
@@ -118,58 +148,62 @@ def sync_inbox(
                     day_first=day_first,
                 )
                 source_hash = source_content_hash(export.uri)
-            except InputError as error:
-                logger.warning("%s: %s", export.relative, error)
-                inbox.finish(export, "failed", {"error.txt": _error_file(out, str(error))})
-                outcome["failed"].append(export.relative)
+                fingerprint = settings_fingerprint(kindful_settings(options, settings))
+                done = ledger.completed_run(
+                    source_uri=strip_query(export.uri),
+                    source_hash=source_hash,
+                    target=settings.target,
+                    fingerprint=fingerprint,
+                )
+                if done is not None:
+                    logger.info(
+                        "%s: already imported by run %s, moved to processed/", export.relative, done
+                    )
+                    inbox.finish(export, "processed", {})
+                    outcome["already_imported"].append(export.relative)
+                    release(folder)
+                    continue
+            except Exception as error:
+                fail(export, folder, _one_line(error), {})
+                release(folder)
                 continue
-            fingerprint = settings_fingerprint(kindful_settings(options, settings))
-            if ledger.source_done(
-                source_uri=strip_query(export.uri),
-                source_hash=source_hash,
-                target=settings.target,
-                fingerprint=fingerprint,
-            ):
-                logger.info("%s: already imported, moved to processed/", export.relative)
-                inbox.finish(export, "processed", {})
-                outcome["already_imported"].append(export.relative)
-                continue
-            planned.append((export, loaded, options, source_hash, run_id, out))
+            planned.append(_Planned(export, loaded, options, source_hash, run_id, folder))
     finally:
         ledger.close()
 
     # Validate every file at once on the task runner; then load them one by one, in order.
     futures: list[PrefectFuture[PreparedRun]] = [
-        prepare_batches.submit(export.uri, loaded, options, out, settings.batch_rows)
-        for export, loaded, options, _, _, out in planned
+        prepare_batches.submit(
+            p.export.uri, p.mapping, p.options, p.folder.path, settings.batch_rows
+        )
+        for p in planned
     ]
-    for (export, _, options, source_hash, run_id, out), future in zip(
-        planned, futures, strict=True
-    ):
-        prepared = future.result()
-        if prepared.error is not None:
-            logger.warning("%s: %s", export.relative, prepared.error)
-            inbox.finish(export, "failed", {"error.txt": _error_file(out, prepared.error)})
-            outcome["failed"].append(export.relative)
-            continue
+    for plan, future in zip(planned, futures, strict=True):
+        export, folder = plan.export, plan.folder
         try:
-            load_prepared(
-                source=export.uri,
-                source_hash=source_hash,
-                prepared=prepared,
-                options=options,
-                settings=settings,
-                run_id=run_id,
-                out=out,
-            )
-        except ImportFailed as failure:
-            logger.warning("%s: %s", export.relative, failure)
-            files = _run_files(out) | {"error.txt": _error_file(out, str(failure))}
-            inbox.finish(export, "failed", files)
-            outcome["failed"].append(export.relative)
-            continue
-        inbox.finish(export, "processed", _run_files(out))
-        outcome["processed"].append(export.relative)
+            prepared = future.result()
+            if prepared.error is not None:
+                fail(export, folder, prepared.error, {})
+                continue
+            try:
+                load_prepared(
+                    source=export.uri,
+                    source_hash=plan.source_hash,
+                    prepared=prepared,
+                    options=plan.options,
+                    settings=settings,
+                    run_id=plan.run_id,
+                    folder=folder,
+                )
+            except Exception as error:
+                fail(export, folder, _one_line(error), _run_files(folder.path))
+                continue
+            inbox.finish(export, "processed", _run_files(folder.path))
+            outcome["processed"].append(export.relative)
+        except Exception as error:
+            fail(export, folder, _one_line(error), {})
+        finally:
+            release(folder)
     logger.info(
         "inbox sync: %d processed, %d already imported, %d failed",
         len(outcome["processed"]),

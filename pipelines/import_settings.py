@@ -8,11 +8,11 @@ default builds these settings for its own local servers.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.kindful_settings import KindfulSettings
+from pipelines.run_folder import RunFolder, run_folder
 from pipelines.stage_s3 import StagingSettings
 from pipelines.submit import SubmitSettings
 from pipelines.write_batches import DEFAULT_BATCH_ROWS
@@ -43,12 +43,9 @@ class ImportSettings:
     # The Kindful the ledger keys its records by; the embedded sandbox's port changes per run.
     target_name: str | None = None
 
-    @property
-    def runs_dir(self) -> Path:
-        """Where run files go by default: beside a SQLite ledger, else a temp folder."""
-        if "://" in self.ledger:
-            return Path(tempfile.gettempdir()) / "kindful-etl-runs"
-        return Path(self.ledger).resolve().parent / "runs"
+    def run_folder(self, run_id: str, out_dir: str | Path | None = None) -> RunFolder:
+        """Where this run's files go (see pipelines.run_folder)."""
+        return run_folder(run_id, ledger=self.ledger, staging=self.staging, out_dir=out_dir)
 
     @property
     def target(self) -> str:

@@ -61,6 +61,18 @@ batches = sa.Table(
     sa.UniqueConstraint("run_id", "number"),
 )
 
+# Which run counts a Kindful job's effect: two runs that meet on one batch (an S3 drop and the
+# nightly sweep of the same new file) may both poll the job one of them submitted; the first to
+# reconcile it claims it, the other reports the batch as imported by that run.
+job_claims = sa.Table(
+    "job_claims",
+    metadata,
+    sa.Column("target", sa.String(500), primary_key=True),
+    sa.Column("job_id", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Batch states, in order. Only "complete" (and "skipped", which points at a complete one) is done.
 WRITTEN, STAGED, SUBMITTED, COMPLETE, FAILED, SKIPPED = (
     "written",
@@ -262,10 +274,10 @@ class Ledger:
             )
             return self._run(row), [_batch(b) for b in found]
 
-    def source_done(
+    def completed_run(
         self, *, source_uri: str, source_hash: str, target: str, fingerprint: str
-    ) -> bool:
-        """Whether a run of this exact source content, target and settings completed."""
+    ) -> str | None:
+        """The id of a run of this exact source content, target and settings that completed."""
         query = (
             sa.select(runs.c.run_id)
             .join(sources, sources.c.id == runs.c.source_id)
@@ -276,7 +288,48 @@ class Ledger:
                 runs.c.fingerprint == fingerprint,
                 runs.c.status == "complete",
             )
+            .order_by(runs.c.started_at)
             .limit(1)
         )
         with self.engine.connect() as db:
-            return db.execute(query).first() is not None
+            found: str | None = db.execute(query).scalar()
+            return found
+
+    def last_run_of(self, *, source_uri: str, target: str) -> RunRecord | None:
+        """The latest finished run of a source URI (any content) into a target."""
+        query = (
+            self._runs_query()
+            .where(
+                sources.c.uri == source_uri,
+                runs.c.target == target,
+                runs.c.finished_at.is_not(None),
+            )
+            .order_by(runs.c.finished_at.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as db:
+            row = db.execute(query).first()
+            return self._run(row) if row is not None else None
+
+    def claim_job(self, *, target: str, job_id: str, run_id: str) -> str:
+        """Claim a reconciled job's effect for a run; return the run that holds the claim.
+
+        Race-free through the primary key: of two runs claiming one job, one insert wins and
+        the other reads the winner back.
+        """
+        try:
+            with self.engine.begin() as db:
+                db.execute(
+                    job_claims.insert().values(
+                        target=target, job_id=job_id, run_id=run_id, claimed_at=_now()
+                    )
+                )
+        except sa.exc.IntegrityError:
+            pass
+        with self.engine.connect() as db:
+            owner: str = db.execute(
+                sa.select(job_claims.c.run_id).where(
+                    job_claims.c.target == target, job_claims.c.job_id == job_id
+                )
+            ).scalar_one()
+            return owner

@@ -206,10 +206,15 @@ def test_prefect_artifacts_hold_the_reconciliation(
 
     import asyncio
 
-    tables = asyncio.run(artifacts("kindful-reconciliation"))
-    summaries = asyncio.run(artifacts("kindful-import-summary"))
+    tables = asyncio.run(artifacts("kindful-reconciliation-contact-with-transaction"))
+    summaries = asyncio.run(artifacts("kindful-import-summary-contact-with-transaction"))
     assert {a.type for a in tables} == {"table"} and {a.type for a in summaries} == {"markdown"}
     mine = [a for a in summaries if report["run_id"] in str(a.data)]
     assert len(mine) == 1
     assert "| rows read | 20 |" in str(mine[0].data)
-    assert any(f"Kindful import {report['run_id']}" == a.description for a in tables)
+    described = f"Kindful import {report['run_id']} of contact_with_transaction.csv"
+    assert any(a.description == described for a in tables)
+    assert (
+        f"Run files (reconciliation.json, findings.csv, rejects.csv, ...): `{tmp_path / 'out'}`"
+        in str(mine[0].data)
+    )

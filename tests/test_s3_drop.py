@@ -32,9 +32,9 @@ from pydantic import SecretStr
 from flows.s3_drop import (
     ALREADY_IMPORTED,
     IGNORED,
-    already_imported,
     drop_uri,
     import_dropped_object,
+    imported_by,
     not_a_drop,
 )
 from flows.s3_event_lambda import (
@@ -45,6 +45,7 @@ from flows.s3_event_lambda import (
 )
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.errors import InputError
+from pipelines.fingerprints import source_content_hash
 from pipelines.import_settings import ImportSettings
 from pipelines.kindful_settings import KindfulSettings
 from pipelines.ledger import Ledger
@@ -141,6 +142,8 @@ def test_a_dropped_object_is_imported_once_and_a_second_delivery_imports_nothing
         "status": ALREADY_IMPORTED,
         "source": f"s3://drops-direct/{key}",
         "data_format": "contact_with_transaction",
+        "run_id": first["run_id"],
+        "message": f"already imported by run {first['run_id']}",
     }
     assert posts(kindful) == submitted
     assert len(Ledger(settings.ledger).runs()) == 1  # the second delivery did not even start one
@@ -149,12 +152,12 @@ def test_a_dropped_object_is_imported_once_and_a_second_delivery_imports_nothing
     # The same content with other settings, or into another Kindful, is a different import.
     source = f"s3://drops-direct/{key}"
     options = resolve_options("contact_with_transaction", None)
-    assert already_imported(source, settings, options)
-    assert not already_imported(
-        source, settings, resolve_options(options.data_format, None, action="update")
-    )
+    content = source_content_hash(source)
+    assert imported_by(source, content, settings, options) == first["run_id"]
+    update = resolve_options(options.data_format, None, action="update")
+    assert imported_by(source, content, settings, update) is None
     elsewhere = dataclasses.replace(settings, target_name="another-kindful")
-    assert not already_imported(source, elsewhere, options)
+    assert imported_by(source, content, elsewhere, options) is None
 
 
 @pytest.mark.usefixtures("prefect_server", "aws_env")
