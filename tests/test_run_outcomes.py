@@ -1,0 +1,381 @@
+"""What operators see when runs meet or end: who counts a job, where run files go, run names.
+
+Over real HTTP (moto S3, the sandbox Kindful) and real flows on the session's Prefect server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from flows.import_export import artifact_key, import_export, source_name
+from flows.s3_drop import ALREADY_IMPORTED, import_dropped_object
+from flows.sync_inbox import sync_inbox
+from pipelines.embedded_s3 import EmbeddedS3
+from pipelines.import_settings import ImportSettings
+from pipelines.kindful_settings import KindfulSettings
+from pipelines.ledger import SUBMITTED, Ledger
+from pipelines.run_folder import local_runs_root, run_folder
+from pipelines.stage_s3 import StagingSettings, ensure_bucket
+from sandbox.serve import SandboxHandle, running_sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+GIFTS = ROOT / "data_samples" / "contact_with_transaction.csv"
+CONTACTS = ROOT / "data_samples" / "contacts.csv"
+FORMAT = "contact_with_transaction"
+
+
+@pytest.fixture
+def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
+    with running_sandbox(token="test-token-outcomes", db=str(sandbox_db)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def settings(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> ImportSettings:
+    staging = moto_s3.settings(bucket="outcomes-staging", prefix=f"{tmp_path.name}/")
+    ensure_bucket(moto_s3.client(staging), staging)
+    return ImportSettings(
+        kindful=KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
+        staging=staging,
+        ledger=str(tmp_path / "state" / "ledger.db"),
+        aws_credentials=moto_s3.credentials(),
+        poll_interval=0.05,
+        poll_timeout=60,
+        target_name=f"sandbox:{tmp_path.name}",
+    )
+
+
+@pytest.fixture
+def aws_env(moto_s3: EmbeddedS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flows read drops through the standard AWS chain, as a worker does: point it at moto."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+def put(moto_s3: EmbeddedS3, bucket: str, key: str, body: bytes) -> None:
+    client = moto_s3.client()
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def keys(moto_s3: EmbeddedS3, bucket: str, prefix: str) -> list[str]:
+    listing = moto_s3.client().list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def posts(kindful: SandboxHandle) -> int:
+    return kindful.sandbox_requests().get("POST /imports", 0)
+
+
+def wait_for(check: Any, what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# --------------------------------------------------------------------------------------------
+# where run files go
+# --------------------------------------------------------------------------------------------
+
+STAGING = StagingSettings(uri="s3://staging-bucket/runs/")
+
+
+@pytest.mark.parametrize(
+    ("ledger", "home", "expected"),
+    [
+        ("/srv/state/ledger.db", None, "/srv/state/runs"),
+        ("sqlite:////srv/state/ledger.db", None, "/srv/state/runs"),
+        ("sqlite:////srv/state/ledger.db", "/var/lib/k", "/srv/state/runs"),
+        ("postgresql+psycopg://u:p@db/kindful", "/var/lib/k", "/var/lib/k/runs"),
+        ("postgresql+psycopg://u:p@db/kindful", None, None),
+        ("sqlite://", None, None),
+    ],
+)
+def test_run_files_stay_in_the_local_state_folder_when_there_is_one(
+    ledger: str, home: str | None, expected: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if home is None:
+        monkeypatch.delenv("KINDFUL_ETL_HOME", raising=False)
+    else:
+        monkeypatch.setenv("KINDFUL_ETL_HOME", home)
+    root = local_runs_root(ledger)
+    assert (str(root) if root else None) == expected
+    folder = run_folder("20261130T000000Z-abcdef", ledger=ledger, staging=STAGING)
+    try:
+        if expected is not None:
+            assert not folder.remote
+            assert folder.location == f"{expected}/20261130T000000Z-abcdef"
+        else:
+            # Beside the staged batches, written first to a folder only this user can enter.
+            assert folder.location == "s3://staging-bucket/runs/20261130T000000Z-abcdef/"
+            assert folder.path.is_dir() and folder.path.owner() == Path.home().owner()
+            assert stat.S_IMODE(folder.path.stat().st_mode) == 0o700
+    finally:
+        if folder.remote:
+            folder.path.rmdir()
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_run_without_a_local_state_folder_keeps_its_files_beside_the_staged_batches(
+    settings: ImportSettings,
+    moto_s3: EmbeddedS3,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker with a shared (URL) ledger and no KINDFUL_ETL_HOME: its disk is not the record.
+    monkeypatch.delenv("KINDFUL_ETL_HOME", raising=False)
+    shared = settings.__class__(**{**settings.__dict__, "ledger": "sqlite://"})
+    before = set(Path(tempfile.gettempdir()).glob("kindful-etl-run-*"))
+    report = import_export(source=str(GIFTS), data_format=FORMAT, settings=shared)
+    assert isinstance(report, dict) and report["status"] == "complete"
+
+    prefix = f"{settings.staging.prefix}{report['run_id']}/"
+    assert report["out_dir"] == f"s3://{settings.staging.bucket}/{prefix}"
+    kept = {key[len(prefix) :] for key in keys(moto_s3, settings.staging.bucket, prefix)}
+    # The run files stay; the staged batch (deleted after reconciliation) does not.
+    assert {"reconciliation.json", "findings.csv", "rejects.csv", "summary.json"} <= kept
+    assert not any(name.endswith(".csv.gz") for name in kept)
+    head = moto_s3.client().head_object(
+        Bucket=settings.staging.bucket, Key=f"{prefix}reconciliation.json"
+    )
+    assert head["ServerSideEncryption"] == "AES256"
+    # No working copy left behind in the shared temp folder.
+    assert set(Path(tempfile.gettempdir()).glob("kindful-etl-run-*")) == before
+
+
+# --------------------------------------------------------------------------------------------
+# run names and artifact keys
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        (
+            "s3://drops/inbox/Classy export 2024+Q1.csv",
+            "kindful-reconciliation-classy-export-2024-q1",
+        ),
+        ("/data/gifts.csv.gz", "kindful-reconciliation-gifts"),
+        ("https://host/x/Stripe.jsonl?X-Amz-Signature=abc", "kindful-reconciliation-stripe"),
+        ("/data/___.csv", "kindful-reconciliation-source"),
+    ],
+)
+def test_artifact_keys_name_the_feed(source: str, key: str) -> None:
+    assert artifact_key("reconciliation", source) == key
+    assert "Signature" not in source_name(source)
+
+
+def flow_run_names_and_artifacts(run_id_hint: str) -> tuple[list[str], list[Any]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    async def read() -> tuple[list[str], list[Any]]:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=run_id_hint))
+            )
+            found = []
+            for run in runs:
+                found += await client.read_artifacts(
+                    flow_run_filter=FlowRunFilter(id={"any_": [run.id]})  # type: ignore[arg-type]
+                )
+            return [r.name for r in runs], found
+
+    return asyncio.run(read())
+
+
+@pytest.mark.usefixtures("prefect_server", "aws_env")
+def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
+    settings: ImportSettings, moto_s3: EmbeddedS3, tmp_path: Path
+) -> None:
+    key = f"{tmp_path.name}/Weekly Gifts.csv"
+    put(moto_s3, "outcomes-drops", key, GIFTS.read_bytes())
+    report = import_dropped_object(
+        bucket="outcomes-drops", key=key, data_format=FORMAT, settings=settings
+    )
+    assert isinstance(report, dict) and report["status"] == "complete"
+    names, artifacts = flow_run_names_and_artifacts(tmp_path.name)
+    # One run (the import is no subflow), and the artifacts are that run's.
+    assert names == [f"s3-drop outcomes-drops/{key}"]
+    assert sorted(a.key for a in artifacts) == [
+        "kindful-import-summary-weekly-gifts",
+        "kindful-reconciliation-weekly-gifts",
+    ]
+
+    names, _ = flow_run_names_and_artifacts("import contacts.csv")
+    before = len(names)
+    import_export(source=str(CONTACTS), data_format="contact", settings=settings)
+    names, artifacts = flow_run_names_and_artifacts("import contacts.csv")
+    assert len(names) == before + 1 and set(names) == {"import contacts.csv"}
+    assert {a.key for a in artifacts} == {
+        "kindful-import-summary-contacts",
+        "kindful-reconciliation-contacts",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# runs that meet
+# --------------------------------------------------------------------------------------------
+
+
+def test_of_many_runs_claiming_one_job_exactly_one_holds_it(tmp_path: Path) -> None:
+    ledger_path = str(tmp_path / "ledger.db")
+    Ledger(ledger_path).close()  # the tables exist before the race starts
+
+    def claim(n: int) -> str:
+        book = Ledger(ledger_path)
+        try:
+            return book.claim_job(target="kindful", job_id="job-1", run_id=f"run-{n}")
+        finally:
+            book.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        owners = list(pool.map(claim, range(16)))
+    assert len(set(owners)) == 1 and owners[0].startswith("run-")
+    # Another job is claimed afresh; claims are per target.
+    assert claim(99) == owners[0]
+    book = Ledger(ledger_path)
+    assert book.claim_job(target="kindful", job_id="job-2", run_id="run-x") == "run-x"
+    assert book.claim_job(target="other", job_id="job-1", run_id="run-y") == "run-y"
+
+
+def run_count(ledger: str) -> dict[str, int]:
+    """What `kindful-etl runs` prints, summed over runs: the operator's view of the ledger."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "runs", "--ledger", ledger],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout
+    totals = {"runs": 0, "created": 0}
+    for line in listed.splitlines():
+        words = line.split()
+        totals["runs"] += 1
+        totals["created"] += int(words[words.index("created") + 1])
+    return totals
+
+
+@pytest.mark.usefixtures("prefect_server", "aws_env")
+def test_a_drop_and_the_sweep_meeting_on_one_file_count_its_rows_once(
+    settings: ImportSettings, kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> None:
+    inbox = f"{tmp_path.name}/inbox/"
+    key = f"{inbox}gifts.csv"
+    put(moto_s3, "outcomes-meet", key, GIFTS.read_bytes())
+    kindful.set_faults(hold_jobs=True)  # both runs are then waiting on the one job
+    results: dict[str, Any] = {}
+
+    def drop() -> None:
+        results["drop"] = import_dropped_object(
+            bucket="outcomes-meet", key=key, data_format=FORMAT, settings=settings
+        )
+
+    def sweep() -> None:
+        results["sweep"] = sync_inbox(
+            location=f"s3://outcomes-meet/{inbox}", data_format=FORMAT, settings=settings
+        )
+
+    def batch_states() -> list[str]:
+        book = Ledger(settings.ledger)
+        try:
+            return [b.status for r in book.runs() for b in (book.run(r.run_id) or (None, []))[1]]
+        finally:
+            book.close()
+
+    dropping = threading.Thread(target=drop)
+    dropping.start()
+    wait_for(lambda: batch_states() == [SUBMITTED], "the drop's submitted batch")
+    sweeping = threading.Thread(target=sweep)
+    sweeping.start()
+    wait_for(lambda: batch_states() == [SUBMITTED, SUBMITTED], "the sweep following the job")
+    kindful.set_faults(hold_jobs=False)
+    dropping.join(120)
+    sweeping.join(120)
+
+    assert posts(kindful) == 1
+    assert len(kindful.records()["transactions"]) == 17
+    assert results["sweep"] == {"processed": ["gifts.csv"], "already_imported": [], "failed": []}
+    book = Ledger(settings.ledger)
+    reports = {r.run_id: r.summary for r in book.runs()}
+    book.close()
+    assert len(reports) == 2
+    counted = [s for s in reports.values() if s and s["rows_created"] == 17]
+    deferred = [s for s in reports.values() if s and s["rows_already_imported"] == 17]
+    assert len(counted) == 1 and len(deferred) == 1, reports
+    (winner,) = counted
+    (loser,) = deferred
+    assert loser["rows_created"] == 0 and loser["status"] == "complete" and loser["totals_close"]
+    assert loser["batches"][0]["already_imported_by"] == winner["run_id"]
+    assert run_count(settings.ledger) == {"runs": 2, "created": 17}
+
+
+@pytest.mark.usefixtures("prefect_server", "aws_env")
+def test_a_late_redelivery_after_the_sweep_moved_the_file_is_already_imported(
+    settings: ImportSettings, kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> None:
+    inbox = f"{tmp_path.name}/inbox/"
+    put(moto_s3, "outcomes-late", f"{inbox}gifts.csv", GIFTS.read_bytes())
+    swept = sync_inbox(
+        location=f"s3://outcomes-late/{inbox}", data_format=FORMAT, settings=settings
+    )
+    assert swept["processed"] == ["gifts.csv"]
+    assert f"{inbox}gifts.csv" not in keys(moto_s3, "outcomes-late", inbox)
+    (run,) = Ledger(settings.ledger).runs()
+
+    state = import_dropped_object(
+        bucket="outcomes-late",
+        key=f"{inbox}gifts.csv",
+        data_format=FORMAT,
+        settings=settings,
+        return_state=True,
+    )
+    assert state.is_completed(), state.message
+    assert state.result() == {
+        "status": ALREADY_IMPORTED,
+        "source": f"s3://outcomes-late/{inbox}gifts.csv",
+        "data_format": FORMAT,
+        "run_id": run.run_id,
+        "message": f"already imported by run {run.run_id}",
+    }
+    assert posts(kindful) == 1
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_one_file_that_breaks_the_sync_goes_to_failed_and_the_rest_are_imported(
+    settings: ImportSettings, kindful: SandboxHandle, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "broken.csv").write_bytes(CONTACTS.read_bytes())
+    # A list where a name belongs: a TypeError deep in the options, not an InputError.
+    (inbox / "broken.mapping.yaml").write_text("data_format: [contact]\n")
+    (inbox / "good.csv").write_bytes(CONTACTS.read_bytes())
+    outcome = sync_inbox(location=str(inbox), data_format="contact", settings=settings)
+    assert outcome == {"processed": ["good.csv"], "already_imported": [], "failed": ["broken.csv"]}
+    error = (inbox / "failed" / "broken.error.txt").read_text()
+    assert len(error.strip().splitlines()) == 1
+    assert posts(kindful) == 1
