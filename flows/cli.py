@@ -48,6 +48,7 @@ class LazyGroup(click.Group):
         "sandbox": "sandbox.cli:sandbox_command",
         "preview": "flows.preview_cli:preview_command",
         "mapping": "flows.mapping_cli:mapping_group",
+        "check": "flows.check_cli:check_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

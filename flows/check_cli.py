@@ -1,0 +1,89 @@
+"""`kindful-etl check`: the pre-flight checklist for a first real import (pipelines.preflight).
+
+Exit status: 0 when every check passes, 1 when any fails (one line each, with how to fix it).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from pipelines.preflight import Check, check_kindful, check_ledger, check_staging
+
+
+def _checks(
+    kindful_base_url: str | None,
+    kindful_auth: str | None,
+    token_block: str | None,
+    staging_uri: str | None,
+    ledger: str | None,
+) -> Iterator[Check]:
+    import os
+
+    from pipelines.import_settings import default_ledger
+    from pipelines.kindful_errors import KindfulConfigError
+    from pipelines.kindful_settings import KindfulSettings
+    from pipelines.stage_s3 import StagingError, StagingSettings
+
+    overrides: dict[str, Any] = {}
+    if kindful_base_url:
+        overrides["base_url"] = kindful_base_url
+    if kindful_auth:
+        overrides["auth"] = kindful_auth
+    if token_block and not os.environ.get("KINDFUL_TOKEN"):
+        from prefect.blocks.system import Secret
+
+        try:
+            overrides["token"] = Secret.load(token_block).get()  # type: ignore[union-attr]
+        except Exception as error:
+            yield Check(
+                "Kindful token",
+                False,
+                f"Prefect Secret block {token_block!r} cannot be read ({type(error).__name__})",
+                "create it (prefect block create secret) or set KINDFUL_TOKEN",
+            )
+    try:
+        kindful = KindfulSettings.from_env(**overrides)
+    except KindfulConfigError as error:
+        yield Check("Kindful settings", False, error.message, "set KINDFUL_TOKEN")
+    except ValueError as error:  # pydantic: e.g. an unknown auth style
+        shown = type(error).__name__
+        yield Check("Kindful settings", False, f"invalid ({shown})", "check KINDFUL_AUTH")
+    else:
+        yield from check_kindful(kindful)
+    try:
+        staging = StagingSettings.from_env(**({"uri": staging_uri} if staging_uri else {}))
+    except StagingError as error:
+        yield Check("staging", False, str(error), "set KINDFUL_ETL_STAGING_URI=s3://bucket/prefix/")
+    else:
+        yield from check_staging(staging)
+    yield check_ledger(ledger or default_ledger())
+
+
+@click.command("check")
+@click.option("--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", help="s3://bucket/prefix/")
+@click.option("--kindful-base-url", envvar="KINDFUL_BASE_URL", help="Kindful API base URL.")
+@click.option("--kindful-auth", envvar="KINDFUL_AUTH", type=click.Choice(["token", "bearer"]))
+@click.option("--token-block", envvar="KINDFUL_TOKEN_BLOCK", help="Prefect Secret block name.")
+@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
+def check_command(
+    staging_uri: str | None,
+    kindful_base_url: str | None,
+    kindful_auth: str | None,
+    token_block: str | None,
+    ledger: str | None,
+) -> None:
+    """Check the settings a real import uses: Kindful token and auth style, staging, ledger.
+
+    Nothing is imported: it reads /imports/stats, and writes, presigns, fetches and deletes
+    one small test object in the staging location.
+    """
+    failed = 0
+    for check in _checks(kindful_base_url, kindful_auth, token_block, staging_uri, ledger):
+        click.echo(check.line())
+        failed += not check.ok
+    click.echo(f"{failed} check(s) failed" if failed else "all checks passed")
+    sys.exit(1 if failed else 0)
