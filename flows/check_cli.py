@@ -57,7 +57,9 @@ def _checks(
     try:
         staging = StagingSettings.from_env(**({"uri": staging_uri} if staging_uri else {}))
     except StagingError as error:
-        yield Check("staging", False, str(error), "set KINDFUL_ETL_STAGING_URI=s3://bucket/prefix/")
+        message = str(error)
+        fix = "" if "KINDFUL_ETL_STAGING_URI" in message else "set KINDFUL_ETL_STAGING_URI"
+        yield Check("staging", False, message, fix)
     else:
         yield from check_staging(staging)
     yield check_ledger(ledger or default_ledger())
