@@ -20,6 +20,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
+from flows.run_settings import current_settings, full_source
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
@@ -438,7 +439,6 @@ def import_export(
     source_timezone: str | None = None,
     day_first: bool | None = None,
     custom_fields: list[str] | None = None,
-    settings: ImportSettings | None = None,
 ) -> dict[str, Any] | State:
     """Import one export into Kindful and return its reconciliation report.
 
@@ -457,10 +457,11 @@ def import_export(
         source_timezone: IANA timezone of timestamps without an offset (default UTC).
         day_first: Dates are dd/mm/yyyy.
         custom_fields: Source columns sent untouched as Kindful custom fields.
-        settings: Where to import to; by default from the environment.
+
+    Where to import to is the worker's environment (flows.run_settings), never a parameter.
     """
     return import_source(
-        source,
+        full_source(source),
         data_format=data_format,
         action=action,
         mapping=mapping,
@@ -469,7 +470,7 @@ def import_export(
         source_timezone=source_timezone,
         day_first=day_first,
         custom_fields=custom_fields,
-        settings=settings or ImportSettings.from_env(),
+        settings=current_settings(),
     )
 
 

@@ -135,20 +135,23 @@ def run_import_command(
             batch_rows=batch_rows,
         ) as settings:
             from flows.import_export import BAD_INPUT, import_export
+            from flows.run_settings import use_settings
+            from pipelines.stage_s3 import redact_url
 
-            state = import_export(
-                source=source,
-                data_format=options.data_format,
-                action=action,
-                mapping=mapping_path,
-                match_by=parsed_match,
-                out_dir=out_dir,
-                source_timezone=source_timezone,
-                day_first=day_first,
-                custom_fields=list(custom_fields),
-                settings=settings,
-                return_state=True,
-            )
+            # Settings and a signed source URL stay in this process: Prefect stores parameters.
+            with use_settings(settings, source):
+                state = import_export(
+                    source=redact_url(source) if "://" in source else source,
+                    data_format=options.data_format,
+                    action=action,
+                    mapping=mapping_path,
+                    match_by=parsed_match,
+                    out_dir=out_dir,
+                    source_timezone=source_timezone,
+                    day_first=day_first,
+                    custom_fields=list(custom_fields),
+                    return_state=True,
+                )
             if state.is_failed() and (state.message or "").startswith(BAD_INPUT):
                 raise InputError((state.message or "")[len(BAD_INPUT) :])
             report: Any = state.result(raise_on_failure=False)

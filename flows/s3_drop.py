@@ -32,6 +32,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from flows.import_export import BAD_INPUT, import_source, kindful_settings
+from flows.run_settings import current_settings
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
@@ -127,7 +128,6 @@ def import_dropped_object(
     source_timezone: str | None = None,
     day_first: bool | None = None,
     custom_fields: list[str] | None = None,
-    settings: ImportSettings | None = None,
 ) -> dict[str, Any] | State:
     """Import one object dropped in S3, once, however many times its event arrives.
 
@@ -145,8 +145,6 @@ def import_dropped_object(
             else UTC).
         day_first: Read ambiguous dates as dd/mm (default: the mapping's, else no).
         custom_fields: Source columns to pass to Kindful as custom fields.
-        settings: Where to import (tests and the embedded default); deployments leave it
-            empty and read the environment (ImportSettings.from_env).
 
     Returns the import's reconciliation report; `{"status": "already-imported", "run_id":
     ...}` when the ledger shows this content imported already, or the object is gone after a
@@ -163,7 +161,7 @@ def import_dropped_object(
     if reason is not None:
         logger.info("%s: ignored, %s", source, reason)
         return {"status": IGNORED, "source": source, "reason": reason}
-    settings = settings or ImportSettings.from_env()
+    settings = current_settings()
     with mapping_beside(bucket, key, settings, mapping) as chosen_mapping:
         try:
             _, options = resolve_run(

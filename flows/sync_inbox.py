@@ -26,6 +26,7 @@ from flows.import_export import (
     load_prepared,
     prepare_batches,
 )
+from flows.run_settings import current_settings
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
@@ -98,7 +99,6 @@ def sync_inbox(
     match_by: dict[str, str] | None = None,
     source_timezone: str | None = None,
     day_first: bool | None = None,
-    settings: ImportSettings | None = None,
 ) -> dict[str, list[str]]:
     """Import each pending export of `location`, oldest first; move it to processed/ or failed/.
 
@@ -114,10 +114,11 @@ def sync_inbox(
         match_by: Kindful match_by, e.g. {"contact": "email"}.
         source_timezone: IANA timezone of timestamps without an offset (default UTC).
         day_first: Dates are dd/mm/yyyy.
-        settings: Where to import to; by default from the environment.
+
+    Where to import to is the worker's environment (flows.run_settings), never a parameter.
     """
     logger = get_run_logger()
-    settings = settings or ImportSettings.from_env()
+    settings = current_settings()
     inbox = _inbox(location, settings)
     pending = inbox.pending()
     logger.info("%d export(s) pending in the inbox", len(pending))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipelines.kindful_settings import KindfulSettings
 from pipelines.run_folder import RunFolder, run_folder
@@ -57,9 +58,10 @@ class ImportSettings:
         return bool(os.environ.get("KINDFUL_TOKEN") or os.environ.get("KINDFUL_BASE_URL"))
 
     @classmethod
-    def from_env(cls) -> ImportSettings:
+    def from_env(cls, **kindful: Any) -> ImportSettings:
+        """Settings from the environment; `kindful` overrides KindfulSettings fields (token)."""
         return cls(
-            kindful=KindfulSettings.from_env(),
+            kindful=KindfulSettings.from_env(**kindful),
             staging=StagingSettings.from_env(),
             ledger=default_ledger(),
         )

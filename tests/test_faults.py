@@ -20,6 +20,7 @@ from fault_proxy import FaultProxy
 from pydantic import SecretStr
 
 from flows.import_export import import_export
+from flows.run_settings import use_settings
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.import_settings import ImportSettings
 from pipelines.kindful_settings import KindfulSettings, RetryPolicy
@@ -96,12 +97,13 @@ def clean(
     staging = moto_s3.settings(bucket="faults", prefix="clean/")
     ensure_bucket(moto_s3.client(staging), staging)
     with running_sandbox(token=TOKEN) as reference:
-        report = import_export(
-            source=str(GIFTS),
-            data_format="contact_with_transaction",
-            out_dir=str(tmp / "out"),
-            settings=settings_for(reference.base_url, staging, moto_s3, tmp / "ledger.db"),
-        )
+        reference_settings = settings_for(reference.base_url, staging, moto_s3, tmp / "ledger.db")
+        with use_settings(reference_settings):
+            report = import_export(
+                source=str(GIFTS),
+                data_format="contact_with_transaction",
+                out_dir=str(tmp / "out"),
+            )
         assert isinstance(report, dict) and report["status"] == "complete"
         return snapshot(reference)
 
@@ -113,12 +115,12 @@ def run_until_complete(
     failures: list[str] = []
     for attempt in range(1, max_runs + 1):
         try:
-            report = import_export(
-                source=str(GIFTS),
-                data_format="contact_with_transaction",
-                out_dir=str(out / f"run{attempt}"),
-                settings=settings,
-            )
+            with use_settings(settings):
+                report = import_export(
+                    source=str(GIFTS),
+                    data_format="contact_with_transaction",
+                    out_dir=str(out / f"run{attempt}"),
+                )
         except Exception as error:  # any failure: the next scheduled run picks up
             failures.append(type(error).__name__)
             continue

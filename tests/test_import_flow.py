@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 import sandbox.fetch
 from flows.import_export import ImportFailed, import_export
+from flows.run_settings import use_settings
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.import_settings import ImportSettings
 from pipelines.kindful_settings import KindfulSettings
@@ -54,13 +55,13 @@ def settings(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> Imp
 
 
 def run(settings: ImportSettings, out: Path, **kwargs: Any) -> dict[str, Any]:
-    report = import_export(
-        source=kwargs.pop("source", str(GIFTS)),
-        data_format=kwargs.pop("data_format", "contact_with_transaction"),
-        out_dir=str(out),
-        settings=settings,
-        **kwargs,
-    )
+    with use_settings(settings):
+        report = import_export(
+            source=kwargs.pop("source", str(GIFTS)),
+            data_format=kwargs.pop("data_format", "contact_with_transaction"),
+            out_dir=str(out),
+            **kwargs,
+        )
     assert isinstance(report, dict)
     return report
 

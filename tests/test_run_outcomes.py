@@ -23,6 +23,7 @@ import pytest
 from pydantic import SecretStr
 
 from flows.import_export import artifact_key, import_export, source_name
+from flows.run_settings import use_settings
 from flows.s3_drop import ALREADY_IMPORTED, import_dropped_object
 from flows.sync_inbox import sync_inbox
 from pipelines.embedded_s3 import EmbeddedS3
@@ -46,10 +47,12 @@ def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def settings(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> ImportSettings:
+def settings(
+    kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> Iterator[ImportSettings]:
     staging = moto_s3.settings(bucket="outcomes-staging", prefix=f"{tmp_path.name}/")
     ensure_bucket(moto_s3.client(staging), staging)
-    return ImportSettings(
+    settings = ImportSettings(
         kindful=KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
         staging=staging,
         ledger=str(tmp_path / "state" / "ledger.db"),
@@ -58,6 +61,8 @@ def settings(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> Imp
         poll_timeout=60,
         target_name=f"sandbox:{tmp_path.name}",
     )
+    with use_settings(settings):  # the flows this test starts import with these
+        yield settings
 
 
 @pytest.fixture
@@ -148,7 +153,8 @@ def test_a_run_without_a_local_state_folder_keeps_its_files_beside_the_staged_ba
     monkeypatch.delenv("KINDFUL_ETL_HOME", raising=False)
     shared = settings.__class__(**{**settings.__dict__, "ledger": "sqlite://"})
     before = set(Path(tempfile.gettempdir()).glob("kindful-etl-run-*"))
-    report = import_export(source=str(GIFTS), data_format=FORMAT, settings=shared)
+    with use_settings(shared):
+        report = import_export(source=str(GIFTS), data_format=FORMAT)
     assert isinstance(report, dict) and report["status"] == "complete"
 
     prefix = f"{settings.staging.prefix}{report['run_id']}/"
@@ -212,9 +218,7 @@ def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
 ) -> None:
     key = f"{tmp_path.name}/Weekly Gifts.csv"
     put(moto_s3, "outcomes-drops", key, GIFTS.read_bytes())
-    report = import_dropped_object(
-        bucket="outcomes-drops", key=key, data_format=FORMAT, settings=settings
-    )
+    report = import_dropped_object(bucket="outcomes-drops", key=key, data_format=FORMAT)
     assert isinstance(report, dict) and report["status"] == "complete"
     names, artifacts = flow_run_names_and_artifacts(tmp_path.name)
     # One run (the import is no subflow), and the artifacts are that run's.
@@ -226,7 +230,7 @@ def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
 
     names, _ = flow_run_names_and_artifacts("import contacts.csv")
     before = len(names)
-    import_export(source=str(CONTACTS), data_format="contact", settings=settings)
+    import_export(source=str(CONTACTS), data_format="contact")
     names, artifacts = flow_run_names_and_artifacts("import contacts.csv")
     assert len(names) == before + 1 and set(names) == {"import contacts.csv"}
     assert {a.key for a in artifacts} == {
@@ -290,14 +294,10 @@ def test_a_drop_and_the_sweep_meeting_on_one_file_count_its_rows_once(
     results: dict[str, Any] = {}
 
     def drop() -> None:
-        results["drop"] = import_dropped_object(
-            bucket="outcomes-meet", key=key, data_format=FORMAT, settings=settings
-        )
+        results["drop"] = import_dropped_object(bucket="outcomes-meet", key=key, data_format=FORMAT)
 
     def sweep() -> None:
-        results["sweep"] = sync_inbox(
-            location=f"s3://outcomes-meet/{inbox}", data_format=FORMAT, settings=settings
-        )
+        results["sweep"] = sync_inbox(location=f"s3://outcomes-meet/{inbox}", data_format=FORMAT)
 
     def batch_states() -> list[str]:
         book = Ledger(settings.ledger)
@@ -339,9 +339,7 @@ def test_a_late_redelivery_after_the_sweep_moved_the_file_is_already_imported(
 ) -> None:
     inbox = f"{tmp_path.name}/inbox/"
     put(moto_s3, "outcomes-late", f"{inbox}gifts.csv", GIFTS.read_bytes())
-    swept = sync_inbox(
-        location=f"s3://outcomes-late/{inbox}", data_format=FORMAT, settings=settings
-    )
+    swept = sync_inbox(location=f"s3://outcomes-late/{inbox}", data_format=FORMAT)
     assert swept["processed"] == ["gifts.csv"]
     assert f"{inbox}gifts.csv" not in keys(moto_s3, "outcomes-late", inbox)
     (run,) = Ledger(settings.ledger).runs()
@@ -350,7 +348,6 @@ def test_a_late_redelivery_after_the_sweep_moved_the_file_is_already_imported(
         bucket="outcomes-late",
         key=f"{inbox}gifts.csv",
         data_format=FORMAT,
-        settings=settings,
         return_state=True,
     )
     assert state.is_completed(), state.message
@@ -374,7 +371,7 @@ def test_one_file_that_breaks_the_sync_goes_to_failed_and_the_rest_are_imported(
     # A list where a name belongs: a TypeError deep in the options, not an InputError.
     (inbox / "broken.mapping.yaml").write_text("data_format: [contact]\n")
     (inbox / "good.csv").write_bytes(CONTACTS.read_bytes())
-    outcome = sync_inbox(location=str(inbox), data_format="contact", settings=settings)
+    outcome = sync_inbox(location=str(inbox), data_format="contact")
     assert outcome == {"processed": ["good.csv"], "already_imported": [], "failed": ["broken.csv"]}
     error = (inbox / "failed" / "broken.error.txt").read_text()
     assert len(error.strip().splitlines()) == 1

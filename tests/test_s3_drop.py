@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,13 +20,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
 import httpx
 import pytest
 import yaml
+from prefect_stack import FINAL_STATES, flow_runs, s3_notification
+from prefect_stack import clean_env as _clean_env
+from prefect_stack import free_port as _free_port
+from prefect_stack import listening as _listening
+from prefect_stack import start as _start
+from prefect_stack import stop as _stop
+from prefect_stack import wait_until as _wait_until
 from pydantic import SecretStr
 
+from flows.run_settings import use_settings
 from flows.s3_drop import (
     ALREADY_IMPORTED,
     IGNORED,
@@ -83,10 +88,12 @@ def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def settings(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> ImportSettings:
+def settings(
+    kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> Iterator[ImportSettings]:
     staging = moto_s3.settings(bucket="drop-staging", prefix=f"{tmp_path.name}/")
     ensure_bucket(moto_s3.client(staging), staging)
-    return ImportSettings(
+    settings = ImportSettings(
         kindful=KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
         staging=staging,
         ledger=str(tmp_path / "ledger.db"),
@@ -95,6 +102,8 @@ def settings(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> Imp
         poll_timeout=30,
         target_name=f"sandbox:{tmp_path.name}",
     )
+    with use_settings(settings):  # the flows this test starts import with these
+        yield settings
 
 
 @pytest.fixture
@@ -127,7 +136,6 @@ def test_a_dropped_object_is_imported_once_and_a_second_delivery_imports_nothing
         bucket="drops-direct",
         key=key,
         data_format="contact_with_transaction",
-        settings=settings,
     )
     assert isinstance(first, dict)
     assert first["status"] == "complete" and first["rows_created"] == 17
@@ -136,7 +144,7 @@ def test_a_dropped_object_is_imported_once_and_a_second_delivery_imports_nothing
     assert submitted == 1
 
     again = import_dropped_object(
-        bucket="drops-direct", key=key, data_format="contact_with_transaction", settings=settings
+        bucket="drops-direct", key=key, data_format="contact_with_transaction"
     )
     assert again == {
         "status": ALREADY_IMPORTED,
@@ -168,7 +176,6 @@ def test_a_drop_that_is_not_an_object_or_not_there_fails_as_bad_input(
         bucket="drops-direct",
         key=f"{tmp_path.name}/",
         data_format="contact_with_transaction",
-        settings=settings,
         return_state=True,
     )
     assert state.is_failed() and (state.message or "").startswith("bad input: not an S3 object")
@@ -177,7 +184,6 @@ def test_a_drop_that_is_not_an_object_or_not_there_fails_as_bad_input(
         bucket="drops-direct",
         key=f"{tmp_path.name}/missing.csv",
         data_format="contact_with_transaction",
-        settings=settings,
         return_state=True,
     )
     message = state.message or ""
@@ -192,16 +198,14 @@ def test_a_drop_uses_the_mapping_beside_it_as_the_inbox_sync_does(
     folder = f"{tmp_path.name}/inbox"
     drop(moto_s3, "drops-direct", f"{folder}/classy.csv", CLASSY.read_bytes())
     drop(moto_s3, "drops-direct", f"{folder}/classy.mapping.yaml", CLASSY_MAPPING.read_bytes())
-    report = import_dropped_object(
-        bucket="drops-direct", key=f"{folder}/classy.csv", settings=settings
-    )
+    report = import_dropped_object(bucket="drops-direct", key=f"{folder}/classy.csv")
     assert isinstance(report, dict) and report["status"] == "complete"
     assert (report["data_format"], report["action"]) == ("contact_with_transaction", "update")
     assert (report["rows_read"], report["rows_rejected"], report["rows_created"]) == (25, 2, 23)
 
     # The sync's filed copies and run files raise events too; they are not drops.
     for key in (f"{folder}/processed/classy.csv", f"{folder}/processed/classy.findings.csv"):
-        ignored = import_dropped_object(bucket="drops-direct", key=key, settings=settings)
+        ignored = import_dropped_object(bucket="drops-direct", key=key)
         assert isinstance(ignored, dict) and ignored["status"] == IGNORED
     assert posts(kindful) == 1
 
@@ -392,79 +396,6 @@ def test_the_eventbridge_rule_selects_object_created_in_the_drop_prefix() -> Non
 PREFECT_CLI = (sys.executable, "-m", "prefect")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any Prefect or AWS setting, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AWS_"))}
-    env.update(extra)
-    return env
-
-
-def _start(args: list[str], log: Path, **popen: Any) -> subprocess.Popen[bytes]:
-    """Start a process in its own session (so its children can be found and stopped)."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            **popen,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes], first: int = signal.SIGTERM) -> None:
-    """Stop a process this test started, then anything left in its process group."""
-    if process.poll() is None:
-        process.send_signal(first)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-    with contextlib.suppress(ProcessLookupError):  # e.g. a flow-run process outliving it
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def _listening(root: subprocess.Popen[bytes]) -> set[str]:
-    """Addresses that a process and its descendants listen on (empty if psutil is missing)."""
-    try:
-        import psutil  # type: ignore[import-untyped]
-    except ImportError:
-        return set()
-    try:
-        parent = psutil.Process(root.pid)
-        processes = [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return set()
-    found: set[str] = set()
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            for conn in process.net_connections(kind="inet"):
-                if conn.status == psutil.CONN_LISTEN:
-                    found.add(conn.laddr.ip)
-    return found
-
-
-def _wait_until(check: Any, timeout: float, what: str, *processes: subprocess.Popen[bytes]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        for process in processes:
-            if process.poll() is not None:
-                raise AssertionError(f"{process.args!r} exited ({process.returncode}): {what}")
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 # The served side, as a worker host would run it: the deployment and trigger from prefect.yaml,
 # `serve`d by a runner whose flow-run processes read everything from the environment. It
 # imports while the server is still migrating its database, then waits for it.
@@ -591,45 +522,6 @@ def drop_stack(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> I
     finally:
         for process in reversed(processes):  # the runner (SIGINT: its clean stop), the server
             _stop(process, signal.SIGINT if process is not processes[0] else signal.SIGTERM)
-
-
-def s3_notification(bucket: str, key: str, head: dict[str, Any], sequencer: str) -> dict[str, Any]:
-    """What S3 sends a Lambda for a PUT: the key URL-encoded with `+` for spaces."""
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "kindful-etl-drop",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {
-                        "key": quote_plus(key, safe="/"),
-                        "size": head["ContentLength"],
-                        "eTag": head["ETag"].strip('"'),
-                        "sequencer": sequencer,
-                    },
-                },
-            }
-        ]
-    }
-
-
-FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def flow_runs(api: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
-    response = api.post(
-        "/flow_runs/filter",
-        json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}, "sort": "START_TIME_ASC"},
-    )
-    response.raise_for_status()
-    runs: list[dict[str, Any]] = response.json()
-    return runs
 
 
 def wait_for_runs(stack: DropStack, api: httpx.Client, count: int) -> list[dict[str, Any]]:

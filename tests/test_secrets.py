@@ -22,6 +22,7 @@ import pytest
 from pydantic import SecretStr
 
 from flows.import_export import import_export
+from flows.run_settings import use_settings
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.import_settings import ImportSettings
 from pipelines.kindful_settings import KindfulSettings
@@ -84,12 +85,12 @@ def test_a_full_import_leaks_no_secret_and_no_email(
         caplog.at_level(logging.DEBUG, logger="flows"),
         caplog.at_level(logging.DEBUG, logger="sandbox"),
         caplog.at_level(logging.INFO),
+        use_settings(settings),
     ):
         report = import_export(
             source=str(GIFTS),
             data_format="contact_with_transaction",
             out_dir=str(out),
-            settings=settings,
         )
     assert isinstance(report, dict) and report["status"] == "complete"
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from flows.import_export import import_export
+from flows.run_settings import use_settings
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.import_settings import ImportSettings
 from pipelines.kindful_client import KindfulClient
@@ -68,12 +69,12 @@ def test_rows_kindful_drops_are_findings_tied_to_source_rows(
         poll_interval=0.05,
     )
     # Splits of transactions this Kindful has never seen: 001 says such rows are dropped.
-    report = import_export(
-        source=str(SAMPLES / "split_transaction.csv"),
-        data_format="split_transaction",
-        out_dir=str(tmp_path / "out"),
-        settings=settings,
-    )
+    with use_settings(settings):
+        report = import_export(
+            source=str(SAMPLES / "split_transaction.csv"),
+            data_format="split_transaction",
+            out_dir=str(tmp_path / "out"),
+        )
     assert isinstance(report, dict)
     assert report["status"] == "complete" and report["totals_close"]
     assert report["rows_dropped"] == report["rows_accepted"] == 16

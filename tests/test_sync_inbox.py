@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from flows.run_settings import use_settings
 from flows.sync_inbox import sync_inbox
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.import_settings import ImportSettings
@@ -28,16 +29,20 @@ def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def settings(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> ImportSettings:
+def settings(
+    kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> Iterator[ImportSettings]:
     staging = moto_s3.settings(bucket="inbox-staging", prefix=f"{tmp_path.name}/")
     ensure_bucket(moto_s3.client(staging), staging)
-    return ImportSettings(
+    settings = ImportSettings(
         kindful=KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
         staging=staging,
         ledger=str(tmp_path / "state" / "ledger.db"),
         aws_credentials=moto_s3.credentials(),
         poll_interval=0.05,
     )
+    with use_settings(settings):  # the flows this test starts import with these
+        yield settings
 
 
 def fill_inbox(inbox: Path) -> None:
@@ -58,7 +63,7 @@ def test_two_dropped_files_are_imported_once_and_not_again(
 ) -> None:
     inbox = tmp_path / "inbox"
     fill_inbox(inbox)
-    first = sync_inbox(str(inbox), settings=settings)
+    first = sync_inbox(str(inbox))
     assert sorted(first["processed"]) == ["classy/march.csv", "contacts.csv"]
     assert first["failed"] == []
     assert (inbox / "processed" / "classy" / "march.csv").exists()
@@ -69,12 +74,12 @@ def test_two_dropped_files_are_imported_once_and_not_again(
     submitted = posts(kindful)
     assert submitted == 2
 
-    second = sync_inbox(str(inbox), settings=settings)
+    second = sync_inbox(str(inbox))
     assert second == {"processed": [], "already_imported": [], "failed": []}
 
     # The same export delivered again: recognized by the ledger, never imported twice.
     shutil.copy(SAMPLES / "contacts.csv", inbox / "contacts.csv")
-    third = sync_inbox(str(inbox), settings=settings)
+    third = sync_inbox(str(inbox))
     assert third["already_imported"] == ["contacts.csv"]
     assert posts(kindful) == submitted
     assert kindful.records() == records
@@ -87,7 +92,7 @@ def test_a_file_that_cannot_be_imported_goes_to_failed_with_the_reason(
     inbox.mkdir()
     (inbox / "gifts.csv").write_text("first_name,last_name\nAda,Example\n")
     (inbox / "mapping.yaml").write_text("data_format: contact_with_transaction\n")
-    outcome = sync_inbox(str(inbox), settings=settings)
+    outcome = sync_inbox(str(inbox))
     assert outcome["failed"] == ["gifts.csv"]
     reason = (inbox / "failed" / "gifts.error.txt").read_text()
     assert "missing column(s) amount_in_cents" in reason
@@ -110,7 +115,7 @@ def test_an_s3_inbox_is_synced_and_emptied(
     client.put_object(
         Bucket="donor-inbox", Key="drops/mapping.yaml", Body=b"data_format: contact\n"
     )
-    outcome = sync_inbox("s3://donor-inbox/drops/", settings=settings)
+    outcome = sync_inbox("s3://donor-inbox/drops/")
     assert outcome["processed"] == ["contacts.csv"]
     keys = {o["Key"] for o in client.list_objects_v2(Bucket="donor-inbox")["Contents"]}
     assert "drops/contacts.csv" not in keys
@@ -130,6 +135,6 @@ def test_validation_runs_on_a_dask_cluster(
         on_dask = sync_inbox.with_options(
             task_runner=DaskTaskRunner(address=cluster.scheduler_address)
         )
-        outcome = on_dask(str(inbox), settings=settings)
+        outcome = on_dask(str(inbox))
     assert sorted(outcome["processed"]) == ["classy/march.csv", "contacts.csv"]
     assert posts(kindful) == 2

@@ -1,0 +1,64 @@
+"""Where a flow imports to, resolved inside the run and never passed as a flow parameter.
+
+Prefect stores every flow parameter in its database and shows it in the UI, so settings
+(the Kindful token, AWS keys, a ledger URL with its password) and signed source URLs must not
+be parameters. A deployed run reads its environment (`KINDFUL_TOKEN`, or the Prefect Secret
+block named by `KINDFUL_TOKEN_BLOCK`); the CLI, tests and the embedded default hand their
+settings to the flows they start in this process through `use_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pipelines.import_settings import ImportSettings
+from pipelines.stage_s3 import redact_url
+
+TOKEN_BLOCK = "KINDFUL_TOKEN_BLOCK"
+
+_lock = threading.Lock()
+_handed: list[ImportSettings] = []  # a stack: the innermost use_settings wins
+_sources: dict[str, str] = {}
+
+
+@contextmanager
+def use_settings(settings: ImportSettings, *sources: str) -> Iterator[None]:
+    """Flows started in this process, from any thread, import with `settings`.
+
+    `sources` are full source URLs (with a signature, say) that the caller passes to a flow
+    as `redact_url(source)`; the flow gets the full URL back through `full_source`.
+    """
+    with _lock:
+        saved = dict(_sources)
+        _handed.append(settings)
+        _sources.update({redact_url(s): s for s in sources})
+    try:
+        yield
+    finally:
+        with _lock:
+            _handed.pop()
+            _sources.clear()
+            _sources.update(saved)
+
+
+def current_settings() -> ImportSettings:
+    """The settings handed over by `use_settings`, else the environment's."""
+    with _lock:
+        if _handed:
+            return _handed[-1]
+    overrides = {}
+    block = os.environ.get(TOKEN_BLOCK)
+    if block and not os.environ.get("KINDFUL_TOKEN"):
+        from prefect.blocks.system import Secret
+
+        overrides["token"] = Secret.load(block).get()  # type: ignore[union-attr]
+    return ImportSettings.from_env(**overrides)
+
+
+def full_source(source: str) -> str:
+    """The full URL behind a redacted source parameter (or the parameter itself)."""
+    with _lock:
+        return _sources.get(source, source)
