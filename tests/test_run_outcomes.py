@@ -212,6 +212,20 @@ def flow_run_names_and_artifacts(run_id_hint: str) -> tuple[list[str], list[Any]
     return asyncio.run(read())
 
 
+def flow_run_parameters(name_hint: str) -> list[dict[str, Any]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    async def read() -> list[dict[str, Any]]:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=name_hint))
+            )
+            return [run.parameters for run in runs]
+
+    return asyncio.run(read())
+
+
 @pytest.mark.usefixtures("prefect_server", "aws_env")
 def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
     settings: ImportSettings, moto_s3: EmbeddedS3, tmp_path: Path
@@ -227,6 +241,11 @@ def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
         "kindful-import-summary-weekly-gifts",
         "kindful-reconciliation-weekly-gifts",
     ]
+
+    # Settings are never a flow parameter: Prefect stores and shows every parameter.
+    stored = flow_run_parameters(tmp_path.name)
+    assert stored and all("settings" not in params for params in stored)
+    assert settings.kindful.token.get_secret_value() not in repr(stored)
 
     names, _ = flow_run_names_and_artifacts("import contacts.csv")
     before = len(names)
