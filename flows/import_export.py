@@ -54,7 +54,7 @@ from pipelines.submit import submit_batch
 from pipelines.validate_export import strip_query, summary_fields
 from pipelines.write_batches import Batch, BatchWriter
 from pipelines.write_outputs import OutputWriter
-from schemas.columns import FORMATS
+from schemas.columns import FORMATS, Action, DataFormat
 
 # A load_failed whose message says the file could not be fetched: re-presign and resubmit once.
 _URL_FAILURE = re.compile(
@@ -431,8 +431,8 @@ def _import_run_name() -> str:
 @flow(name="import-export", flow_run_name=_import_run_name, log_prints=False)
 def import_export(
     source: str,
-    data_format: str | None = None,
-    action: str | None = None,
+    data_format: DataFormat | None = None,
+    action: Action | None = None,
     mapping: str | None = None,
     match_by: dict[str, str] | None = None,
     out_dir: str | None = None,

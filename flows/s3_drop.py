@@ -41,6 +41,7 @@ from pipelines.ledger import Ledger, RunRecord
 from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import s3_client
 from pipelines.validate_export import strip_query
+from schemas.columns import Action, DataFormat
 
 ALREADY_IMPORTED = "already-imported"
 IGNORED = "ignored"
@@ -121,9 +122,9 @@ def mapping_beside(
 def import_dropped_object(
     bucket: str,
     key: str,
-    data_format: str | None = None,
+    data_format: DataFormat | None = None,
     mapping: str | None = None,
-    action: str | None = None,
+    action: Action | None = None,
     match_by: dict[str, str] | None = None,
     source_timezone: str | None = None,
     day_first: bool | None = None,

@@ -37,6 +37,7 @@ from pipelines.run_folder import RunFolder, release
 from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import s3_client
 from pipelines.validate_export import strip_query
+from schemas.columns import Action, DataFormat
 
 DASK_ADDRESS = "KINDFUL_ETL_DASK_ADDRESS"
 
@@ -94,8 +95,8 @@ class _Planned:
 def sync_inbox(
     location: str,
     mapping: str | None = None,
-    data_format: str | None = None,
-    action: str | None = None,
+    data_format: DataFormat | None = None,
+    action: Action | None = None,
     match_by: dict[str, str] | None = None,
     source_timezone: str | None = None,
     day_first: bool | None = None,

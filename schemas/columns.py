@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal, get_args
 
 
 class Kind(StrEnum):
@@ -340,3 +341,17 @@ CONTACT_MATCH_KEYS: dict[str, tuple[str, ...]] = {
     "stripe_customer_id": ("stripe_customer_id",),
     "authorize_customer_id": ("authorize_customer_id",),
 }
+
+# The formats and actions as types, so a deployment's run form offers them as choices.
+DataFormat = Literal[
+    "contact",
+    "contact_with_transaction",
+    "split_transaction",
+    "contact_with_note",
+    "contact_with_pledge",
+    "contact_with_non_cash_gift",
+    "contact_with_soft_credit",
+    "contact_with_cause_team",
+]
+Action = Literal["create", "update"]
+assert set(get_args(DataFormat)) == set(FORMATS), "DataFormat must list every format"

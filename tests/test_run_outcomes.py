@@ -33,6 +33,7 @@ from pipelines.ledger import SUBMITTED, Ledger
 from pipelines.run_folder import local_runs_root, run_folder
 from pipelines.stage_s3 import StagingSettings, ensure_bucket
 from sandbox.serve import SandboxHandle, running_sandbox
+from schemas.columns import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 GIFTS = ROOT / "data_samples" / "contact_with_transaction.csv"
@@ -395,3 +396,33 @@ def test_one_file_that_breaks_the_sync_goes_to_failed_and_the_rest_are_imported(
     error = (inbox / "failed" / "broken.error.txt").read_text()
     assert len(error.strip().splitlines()) == 1
     assert posts(kindful) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# what a deployment's run form offers
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flow_name", ["import_export", "sync_inbox", "import_dropped_object"])
+def test_deployed_flows_offer_no_secret_field_and_choices_for_format_and_action(
+    flow_name: str,
+) -> None:
+    from prefect.utilities.callables import parameter_schema
+
+    import flows.import_export
+    import flows.s3_drop
+    import flows.sync_inbox
+
+    found = {
+        "import_export": flows.import_export.import_export,
+        "sync_inbox": flows.sync_inbox.sync_inbox,
+        "import_dropped_object": flows.s3_drop.import_dropped_object,
+    }[flow_name]
+    properties = parameter_schema(found.fn).model_dump()["properties"]
+    assert not {"settings", "token", "aws_credentials", "ledger"} & set(properties)
+    choices = {
+        name: next(option["enum"] for option in properties[name]["anyOf"] if "enum" in option)
+        for name in ("data_format", "action")
+    }
+    assert choices["action"] == ["create", "update"]
+    assert set(choices["data_format"]) == set(FORMATS)
