@@ -18,6 +18,7 @@ from typing import Any
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import State
+from prefect.events import emit_event
 from prefect.states import Failed
 
 from flows.run_settings import current_settings, full_source
@@ -67,10 +68,15 @@ def source_name(source: str) -> str:
     return strip_query(source).rstrip("/").rpartition("/")[2] or source
 
 
+def feed_slug(source: str) -> str:
+    """The source's file stem as `a-z0-9-`: what names one feed in keys and resource ids."""
+    slug = re.sub(r"[^a-z0-9]+", "-", export_stem(source_name(source)).lower()).strip("-")
+    return slug[:60].strip("-") or "source"
+
+
 def artifact_key(kind: str, source: str) -> str:
     """`kindful-<kind>-<file stem>`: one artifact series per feed, whichever run imports it."""
-    slug = re.sub(r"[^a-z0-9]+", "-", export_stem(source_name(source)).lower()).strip("-")
-    return f"kindful-{kind}-{slug[:60].strip('-') or 'source'}"
+    return f"kindful-{kind}-{feed_slug(source)}"
 
 
 class _Labelled(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -319,6 +325,42 @@ def _publish(report: dict[str, Any], source: str) -> None:
         ),
     ]
     create_markdown_artifact(key=artifact_key("import-summary", source), markdown="\n".join(lines))
+    reasons: dict[str, int] = report.get("reasons") or {}
+    create_table_artifact(
+        key=artifact_key("rejects", source),
+        table=[{"column: reason": reason, "rows": count} for reason, count in reasons.items()]
+        or [{"column: reason": "(none)", "rows": 0}],
+        description=f"Rejected rows of {source_name(source)} by reason (no values)",
+    )
+
+
+EVENT_COUNTS = (
+    "rows_read",
+    "rows_rejected",
+    "rows_created",
+    "rows_updated",
+    "rows_no_effect",
+    "rows_dropped",
+    "rows_already_imported",
+    "rows_not_imported",
+)
+
+
+def announce(source: str, report: dict[str, Any] | None, message: str | None = None) -> None:
+    """`kindful-etl.import.completed` / `.failed` with the counts, for automations to act on."""
+    status = report["status"] if report else "failed"
+    payload: dict[str, Any] = {"status": status, "message": message}
+    if report:
+        payload |= {key: report.get(key, 0) for key in EVENT_COUNTS}
+        payload |= {"run_id": report["run_id"], "run_files": report.get("out_dir")}
+    emit_event(
+        event=f"kindful-etl.import.{'completed' if status == 'complete' else 'failed'}",
+        resource={
+            "prefect.resource.id": f"kindful-etl.source.{feed_slug(source)}",
+            "prefect.resource.name": source_name(source),
+        },
+        payload=payload,
+    )
 
 
 BAD_INPUT = "bad input: "
@@ -399,14 +441,17 @@ def load_prepared(
             ledger.finish_run(run_id, report["status"], report)
     finally:
         ledger.close()
-    _publish(report, source)
+    report_with_reasons = report | {"reasons": prepared.summary.get("reasons", {})}
+    _publish(report_with_reasons, source)
     if report["status"] != "complete":
         failed = [b for b in report["batches"] if b["status"] not in ("complete", "skipped")]
         detail = "; ".join(
             f"{b['name']}: {b['status']} {b['message'] or ''}".strip() for b in failed
         )
         message = f"import {run_id} failed: {detail or 'not every batch was imported'}"
+        announce(source, report, message)
         raise ImportFailed(message, report)
+    announce(source, report)
     logger.info(
         "run %s %s: %d read, %d rejected, %d created, %d updated, %d no effect, %d dropped, "
         "%d already imported; files in %s",
@@ -505,12 +550,14 @@ def import_source(
         )
         source_hash = source_hash or source_content_hash(source)
     except InputError as error:
+        announce(source, None, f"{BAD_INPUT}{error}")
         return Failed(message=f"{BAD_INPUT}{error}")
     run_id = new_run_id()
     folder = settings.run_folder(run_id, out_dir)
     try:
         prepared = prepare_batches(source, loaded, options, folder.path, settings.batch_rows)
         if prepared.error is not None:
+            announce(source, None, f"{BAD_INPUT}{prepared.error}")
             return Failed(message=f"{BAD_INPUT}{prepared.error}")
         return load_prepared(
             source=source,

@@ -213,6 +213,21 @@ def flow_run_names_and_artifacts(run_id_hint: str) -> tuple[list[str], list[Any]
     return asyncio.run(read())
 
 
+def import_events(resource_id: str) -> list[dict[str, Any]]:
+    """The kindful-etl.import.* events about one feed, from the Prefect API."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    answer = httpx.post(
+        f"{PREFECT_API_URL.value()}/events/filter",
+        json={"filter": {"resource": {"id": [resource_id]}}, "limit": 50},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    events: list[dict[str, Any]] = answer.json()["events"]
+    return [e for e in events if e["event"].startswith("kindful-etl.import.")]
+
+
 def flow_run_parameters(name_hint: str) -> list[dict[str, Any]]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
@@ -241,7 +256,18 @@ def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
     assert sorted(a.key for a in artifacts) == [
         "kindful-import-summary-weekly-gifts",
         "kindful-reconciliation-weekly-gifts",
+        "kindful-rejects-weekly-gifts",
     ]
+    (rejects,) = [a for a in artifacts if a.key.startswith("kindful-rejects")]
+    assert "@" not in str(rejects.data)  # reasons and counts, never a value
+
+    # An automation can act on the outcome: the completed event carries the counts.
+    (event,) = wait_for(
+        lambda: import_events("kindful-etl.source.weekly-gifts"), "the import's event"
+    )
+    assert event["event"] == "kindful-etl.import.completed"
+    assert event["payload"]["rows_created"] == 17 and event["payload"]["status"] == "complete"
+    assert event["payload"]["run_id"] == report["run_id"]
 
     # Settings are never a flow parameter: Prefect stores and shows every parameter.
     stored = flow_run_parameters(tmp_path.name)
@@ -256,6 +282,7 @@ def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
     assert {a.key for a in artifacts} == {
         "kindful-import-summary-contacts",
         "kindful-reconciliation-contacts",
+        "kindful-rejects-contacts",
     }
 
 
@@ -426,3 +453,20 @@ def test_deployed_flows_offer_no_secret_field_and_choices_for_format_and_action(
     }
     assert choices["action"] == ["create", "update"]
     assert set(choices["data_format"]) == set(FORMATS)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_an_import_that_cannot_run_emits_a_failed_event(
+    settings: ImportSettings, tmp_path: Path
+) -> None:
+    export = tmp_path / "Broken Feed.csv"
+    export.write_text("first_name,last_name\nAda,Example\n")
+    state = import_export(
+        source=str(export), data_format="contact_with_transaction", return_state=True
+    )
+    assert state.is_failed()
+    (event,) = wait_for(
+        lambda: import_events("kindful-etl.source.broken-feed"), "the failed import's event"
+    )
+    assert event["event"] == "kindful-etl.import.failed"
+    assert event["payload"]["message"].startswith("bad input: ")
