@@ -19,21 +19,31 @@ fast. Configuration (environment):
 | `PREFECT_API_URL` | the API root, e.g. `http://prefect.internal:4200/api` (required) |
 | `PREFECT_API_KEY` | sent as `Authorization: Bearer` when set (Prefect Cloud) |
 | `PREFECT_API_AUTH_STRING` | `user:password` for a server with basic auth, when set |
+| `KINDFUL_ETL_DROP_BUCKETS` | required: allowed `bucket` or `bucket/prefix/`, comma-separated |
 | `KINDFUL_ETL_DROP_PREFIX` | only keys under this prefix (default: every key) |
 | `KINDFUL_ETL_DROP_SUFFIXES` | comma-separated, any case (default `.csv,.csv.gz,.xlsx,.jsonl`) |
 | `KINDFUL_ETL_PREFECT_TIMEOUT` | seconds per request (default 10) |
 
 `KINDFUL_ETL_DROP_SUFFIXES=*` takes every key. Keys under `<prefix>processed/` and
 `<prefix>failed/` (where the nightly inbox sync files what it has done) and names starting with
-`.` or `_` are never drops.
+`.` or `_` are never drops. An object outside `KINDFUL_ETL_DROP_BUCKETS` is ignored (a
+notification from another bucket must not make the flow import that bucket's files); with the
+variable unset, an event naming any object is an error, so a forgotten setting is loud.
+
+Credentials go only where `PREFECT_API_URL` says: a redirect is an error (never followed, so
+Basic credentials are never sent to another host, and the events are not reported as sent), and
+credentials are refused over plain http to anything but a loopback address. Keys are logged
+with control characters escaped, so a key holding a line break cannot forge log lines.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -55,12 +65,44 @@ DONE_FOLDERS = ("processed", "failed")
 EVENT_ID_NAMESPACE = uuid.UUID("6d3f4c1e-2b8a-5f6e-9c1d-4b7a0e2f8c35")
 MAX_EVENTS_PER_REQUEST = 100
 ATTEMPTS = 3
+DROP_BUCKETS_ENV = "KINDFUL_ETL_DROP_BUCKETS"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 _sleep = time.sleep  # between retries; tests replace it
 
 
 class DropEventError(Exception):
     """The notification could not be read or forwarded; raised so Lambda retries it."""
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\n`, `\\x1b`): one log line, unforgeable."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+def parse_drop_buckets(raw: str) -> tuple[tuple[str, str], ...]:
+    """`"drops, shared/kindful/"` -> (("drops", ""), ("shared", "kindful/"))."""
+    allowed = []
+    for entry in raw.split(","):
+        bucket, _, prefix = entry.strip().partition("/")
+        if bucket:
+            allowed.append((bucket, prefix))
+    return tuple(allowed)
+
+
+def drop_bucket_refusal(
+    bucket: str, key: str, allowed: tuple[tuple[str, str], ...] | None
+) -> str | None:
+    """Why `bucket`/`key` is outside the allow-list (None when inside it).
+
+    `allowed` None (the variable unset) refuses everything: there is no safe default bucket.
+    """
+    if allowed is None:
+        return f"{DROP_BUCKETS_ENV} is not set, so no bucket is allowed"
+    for allowed_bucket, prefix in allowed:
+        if bucket == allowed_bucket and key.startswith(prefix):
+            return None
+    return f"bucket/prefix not in {DROP_BUCKETS_ENV}"
 
 
 @dataclass(frozen=True)
@@ -138,10 +180,12 @@ class Ignored:
 
 @dataclass(frozen=True)
 class DropFilter:
-    """Which keys are drops: under the prefix, not in processed/ or failed/, with a suffix."""
+    """Which keys are drops: in an allowed bucket/prefix, under the prefix, not in processed/ or
+    failed/, with a suffix. `allowed` None: KINDFUL_ETL_DROP_BUCKETS unset, nothing allowed."""
 
     prefix: str = ""
     suffixes: tuple[str, ...] = DEFAULT_SUFFIXES  # empty: any key
+    allowed: tuple[tuple[str, str], ...] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DropFilter:
@@ -153,10 +197,18 @@ class DropFilter:
             suffixes = tuple(s.strip().lower() for s in raw.split(",") if s.strip())
         else:
             suffixes = DEFAULT_SUFFIXES
-        return cls(prefix=env.get("KINDFUL_ETL_DROP_PREFIX", "").strip(), suffixes=suffixes)
+        buckets = env.get(DROP_BUCKETS_ENV, "").strip()
+        return cls(
+            prefix=env.get("KINDFUL_ETL_DROP_PREFIX", "").strip(),
+            suffixes=suffixes,
+            allowed=parse_drop_buckets(buckets) if buckets else None,
+        )
 
     def why_not(self, obj: DroppedObject) -> str | None:
         """None when the object is a drop, else the reason it is not."""
+        refusal = drop_bucket_refusal(obj.bucket, obj.key, self.allowed)
+        if refusal is not None:
+            return refusal
         if obj.key.endswith("/"):
             return "a folder marker"
         if self.prefix and not obj.key.startswith(self.prefix):
@@ -197,12 +249,18 @@ class PrefectTarget:
             timeout = float(env.get("KINDFUL_ETL_PREFECT_TIMEOUT") or 10)
         except ValueError:
             raise DropEventError("KINDFUL_ETL_PREFECT_TIMEOUT must be a number") from None
-        return cls(
+        target = cls(
             api_url=api_url.rstrip("/"),
             api_key=env.get("PREFECT_API_KEY") or None,
             auth_string=env.get("PREFECT_API_AUTH_STRING") or None,
             timeout=timeout,
         )
+        if (target.api_key or target.auth_string) and not _secure(parts.scheme, parts.hostname):
+            raise DropEventError(
+                "PREFECT_API_URL is plain http to a host that is not loopback: credentials "
+                "are only sent over https"
+            )
+        return target
 
     @property
     def events_url(self) -> str:
@@ -224,6 +282,16 @@ class PrefectTarget:
         elif self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
+
+
+def _secure(scheme: str, host: str) -> bool:
+    """https, or http to this machine (nothing crosses a network)."""
+    if scheme == "https" or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _now() -> str:
@@ -333,6 +401,17 @@ def post_events(target: PrefectTarget, events: list[dict[str, Any]]) -> None:
         _post(target, body)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the error it is here: following it would send the events,
+    and the Authorization header with them, somewhere PREFECT_API_URL did not name."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def _post(target: PrefectTarget, body: bytes) -> None:
     problem = ""
     for attempt in range(1, ATTEMPTS + 1):
@@ -340,12 +419,15 @@ def _post(target: PrefectTarget, body: bytes) -> None:
             target.events_url, data=body, headers=target.headers(), method="POST"
         )
         try:
-            with urllib.request.urlopen(request, timeout=target.timeout) as response:
+            with _OPENER.open(request, timeout=target.timeout) as response:
                 response.read()
                 return
         except urllib.error.HTTPError as error:
+            if 300 <= error.code < 400:
+                problem = f"HTTP {error.code}, a redirect (not followed)"
+                break
             detail = error.read(300).decode("utf-8", "replace")
-            problem = f"HTTP {error.code}: {' '.join(detail.split())}"
+            problem = f"HTTP {error.code}: {printable(' '.join(detail.split()))}"
             if error.code not in _RETRY_STATUSES:
                 break
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
@@ -367,6 +449,8 @@ def handle(
     emitted: list[dict[str, Any]] = []
     ignored: list[dict[str, str | None]] = []
     for item in read_notification(event):
+        if isinstance(item, DroppedObject) and drop_filter.allowed is None:
+            raise DropEventError(f"{DROP_BUCKETS_ENV} is not set: name the drop bucket(s)")
         reason = item.reason if isinstance(item, Ignored) else drop_filter.why_not(item)
         if isinstance(item, Ignored) or reason is not None:
             ignored.append({"uri": item.uri, "reason": reason})
@@ -375,9 +459,11 @@ def handle(
     if emitted:
         post_events(target or PrefectTarget.from_env(), emitted)
     for sent in emitted:
-        logger.info("emitted %s for %s", sent["id"], sent["resource"]["prefect.resource.id"])
+        uri = printable(sent["resource"]["prefect.resource.id"])
+        logger.info("emitted %s for %s", sent["id"], uri)
     for skipped in ignored:
-        logger.info("ignored %s: %s", skipped["uri"] or "record", skipped["reason"])
+        uri = printable(skipped["uri"] or "record")
+        logger.info("ignored %s: %s", uri, printable(skipped["reason"] or ""))
     return {
         "emitted": [{"id": e["id"], "uri": e["resource"]["prefect.resource.id"]} for e in emitted],
         "ignored": ignored,

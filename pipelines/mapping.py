@@ -10,7 +10,10 @@ Kindful's pass straight through.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +22,7 @@ import pandas as pd
 import yaml
 
 from pipelines.errors import InputError
+from pipelines.limits import Limits, human_bytes
 from pipelines.mapping_transforms import (
     ISSUE_COLUMNS,
     CombineTime,
@@ -27,12 +31,14 @@ from pipelines.mapping_transforms import (
     SplitName,
     combine_time,
     flag_values,
+    label,
     parse_combine_time,
     parse_flags,
     parse_skip,
     parse_split_name,
     skip_rows,
     split_names,
+    text_value,
 )
 from schemas.columns import FORMATS, ImportFormat, Kind
 
@@ -107,18 +113,15 @@ class MappedFrame:
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
 
 
-def _text(value: Any, where: str) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        raise InputError(f"mapping: {where} must be a text value")
-    return str(value)
+_text = text_value
 
 
 def _parse_column(source: str, spec: Any) -> tuple[ColumnMap, ...]:
     """`src: target`, `src: {to: target, unit: dollars}` or `src: [target, other_target]`."""
     if isinstance(spec, list):
         if not spec:
-            raise InputError(f"mapping: column {source!r} maps to an empty list")
-        return tuple(ColumnMap(source, _text(t, f"columns.{source}")) for t in spec)
+            raise InputError(f"mapping: column {_shown(source)} maps to an empty list")
+        return tuple(ColumnMap(source, _text(t, f"columns.{label(source)}")) for t in spec)
     return (_parse_one_column(source, spec),)
 
 
@@ -127,37 +130,111 @@ def _parse_one_column(source: str, spec: Any) -> ColumnMap:
         unknown = set(spec) - {"to", "unit"}
         if unknown or "to" not in spec:
             raise InputError(
-                f"mapping: column {source!r} needs {{to: COLUMN, unit: dollars|cents}}"
+                f"mapping: column {_shown(source)} needs {{to: COLUMN, unit: dollars|cents}}"
             )
         unit = spec.get("unit")
         if unit not in (None, "dollars", "cents"):
-            raise InputError(f"mapping: column {source!r} has unit {unit!r}; use dollars or cents")
-        return ColumnMap(source, _text(spec["to"], f"columns.{source}.to"), unit)
-    return ColumnMap(source, _text(spec, f"columns.{source}"))
+            raise InputError(
+                f"mapping: column {_shown(source)} has unit {_shown(str(unit))}; "
+                "use dollars or cents"
+            )
+        return ColumnMap(source, _text(spec["to"], f"columns.{label(source)}.to"), unit)
+    return ColumnMap(source, _text(spec, f"columns.{label(source)}"))
 
 
-def load_mapping(path: str | Path) -> Mapping:
-    """Parse and check a mapping file; raise InputError with one line on any problem."""
+def load_mapping(path: str | Path, limits: Limits | None = None) -> Mapping:
+    """Parse and check a mapping file; raise InputError with one line on any problem.
+
+    The file must be a regular file within `limits.mapping_bytes` (a FIFO would never end).
+    """
     path = Path(path)
+    limits = limits or Limits.from_env()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"mapping file {path.name} is not a regular file")
+        if info.st_size > limits.mapping_bytes:
+            raise _too_big(path.name, limits)
+        with path.open("rb") as handle:
+            raw = handle.read(limits.mapping_bytes + 1)
+        if len(raw) > limits.mapping_bytes:
+            raise _too_big(path.name, limits)
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"mapping file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        first = _first_line(error)
         raise InputError(f"mapping file {path.name} cannot be read: {first}") from None
-    return parse_mapping_text(text, path.stem.removesuffix(".mapping"), path.name)
+    return parse_mapping_text(text, path.stem.removesuffix(".mapping"), path.name, limits)
 
 
-def parse_mapping_text(text: str, name: str, shown: str | None = None) -> Mapping:
+def _too_big(shown: str, limits: Limits) -> InputError:
+    return InputError(
+        f"mapping file {shown} is larger than {human_bytes(limits.mapping_bytes)} "
+        f"(limit {limits.setting('mapping_bytes')})"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's first line, cut short: YAML and OS errors may quote the input."""
+    lines = str(error).splitlines()
+    return label(lines[0]) if lines else type(error).__name__
+
+
+def parse_mapping_text(
+    text: str, name: str, shown: str | None = None, limits: Limits | None = None
+) -> Mapping:
     """A mapping from YAML text (a file's, a preset's); `shown` names it in errors."""
     shown = shown or name
+    limits = limits or Limits.from_env()
+    if len(text) > limits.mapping_bytes:
+        raise _too_big(shown, limits)
     try:
-        document = yaml.safe_load(text)
+        document = _safe_load(text, shown, limits)
     except yaml.YAMLError as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(f"mapping file {shown} is not valid YAML: {first}") from None
+        raise InputError(f"mapping file {shown} is not valid YAML: {_first_line(error)}") from None
     return parse_mapping(document, name, shown)
+
+
+def _safe_load(text: str, shown: str, limits: Limits) -> Any:
+    """`yaml.safe_load`, refusing a document that its aliases expand past the limits.
+
+    safe_load shares an aliased node rather than copying it, so loading an alias bomb is
+    cheap, but anything that walks or prints the result (a list-valued data_format in an
+    error message) expands it: 469 bytes became 1.8 GB. The node tree is measured as if every
+    alias were copied, stopping at the limit, before anything is built from it.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, shown, limits)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, shown: str, limits: Limits) -> None:
+    nodes = 0
+    characters = 0
+    todo: list[yaml.Node] = [root]
+    while todo:
+        node = todo.pop()
+        nodes += 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                todo += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
+        else:
+            characters += len(str(node.value))
+        if nodes > limits.mapping_nodes or characters > limits.mapping_bytes:
+            raise InputError(
+                f"mapping file {shown} expands to more than {limits.mapping_nodes} YAML nodes "
+                f"or {human_bytes(limits.mapping_bytes)} of text (aliases?; limits "
+                f"{limits.setting('mapping_nodes')}, {limits.setting('mapping_bytes')})"
+            )
 
 
 _KEYS = {
@@ -171,9 +248,9 @@ def parse_mapping(document: Any, name: str, shown: str | None = None) -> Mapping
     shown = shown or name
     if not isinstance(document, dict):
         raise InputError(f"mapping file {shown} must be a YAML mapping")
-    unknown = sorted(str(k) for k in set(document) - _KEYS)
+    unknown = sorted(label(k) for k in set(document) - _KEYS)
     if unknown:
-        raise InputError(f"mapping file {shown}: unknown key(s) {', '.join(unknown)}")
+        raise InputError(f"mapping file {shown}: unknown key(s) {', '.join(unknown[:10])}")
     columns = document.get("columns") or {}
     constants = document.get("constants") or {}
     match_by = document.get("match_by") or {}
@@ -190,20 +267,45 @@ def parse_mapping(document: Any, name: str, shown: str | None = None) -> Mapping
         raise InputError(f"mapping file {shown}: day_first must be true or false")
     return Mapping(
         name=name,
-        data_format=document.get("data_format"),
-        source_system=document.get("source_system"),
+        data_format=_optional_text(document, "data_format"),
+        source_system=_optional_text(document, "source_system"),
         action=action,
-        match_by={str(k): _text(v, f"match_by.{k}") for k, v in match_by.items()},
-        source_timezone=document.get("source_timezone"),
+        match_by={
+            _text(k, "match_by"): _text(v, f"match_by.{label(k)}") for k, v in match_by.items()
+        },
+        source_timezone=_timezone(_optional_text(document, "source_timezone")),
         day_first=day_first,
-        columns=tuple(c for s, spec in columns.items() for c in _parse_column(str(s), spec)),
-        constants={str(k): _text(v, f"constants.{k}") for k, v in constants.items()},
+        columns=tuple(
+            c for s, spec in columns.items() for c in _parse_column(_text(s, "columns"), spec)
+        ),
+        constants={
+            _text(k, "constants"): _text(v, f"constants.{label(k)}") for k, v in constants.items()
+        },
         custom_fields=tuple(_text(c, "custom_fields") for c in custom),
         split_name=parse_split_name(document.get("split_name")),
         combine_time=parse_combine_time(document.get("combine_time")),
         flags=parse_flags(document.get("flags")),
         skip=parse_skip(document.get("skip")),
     )
+
+
+def _optional_text(document: dict[Any, Any], key: str) -> str | None:
+    value = document.get(key)
+    return None if value is None else _text(value, key)
+
+
+def _timezone(name: str | None) -> str | None:
+    """An IANA zone name, checked here so that no later message quotes a bad one whole."""
+    if name is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
+        raise InputError(
+            f"mapping: unknown source_timezone {_shown(name)}; use an IANA name like "
+            "America/Chicago"
+        ) from None
+    return name
 
 
 def _shown(header: str, limit: int = 80) -> str:
@@ -219,13 +321,13 @@ def _loose(name: str) -> str:
 def check_mapping(mapping: Mapping, fmt: ImportFormat) -> None:
     """Refuse mappings that target columns the format does not have, or the wrong kind."""
     targets = mapping.targets
-    unknown = sorted({t for t in targets if fmt.column(t) is None})
+    unknown = sorted({label(t) for t in targets if fmt.column(t) is None})
     if unknown:
-        raise InputError(f"mapping targets column(s) not in {fmt.name}: {', '.join(unknown)}")
+        raise InputError(f"mapping targets column(s) not in {fmt.name}: {', '.join(unknown[:10])}")
     seen: set[str] = set()
     for target in targets:
         if target in seen:
-            raise InputError(f"mapping sets column {target} more than once")
+            raise InputError(f"mapping sets column {label(target)} more than once")
         seen.add(target)
     for column_map in mapping.columns:
         column = fmt.column(column_map.target)
@@ -270,7 +372,8 @@ def apply_mapping(
     custom = custom_fields  # already merged with the mapping's (`resolve_options`)
     missing_custom = [c for c in custom if c not in frame.columns]
     if missing_custom:
-        raise InputError(f"custom field column(s) not in the file: {', '.join(missing_custom)}")
+        shown = ", ".join(label(c) for c in missing_custom[:10])
+        raise InputError(f"custom field column(s) not in the file: {shown}")
     pairs: list[tuple[str, str]] = []  # (source, target)
     units: dict[str, Unit] = {}
     used: tuple[str, ...] = ()
@@ -280,7 +383,8 @@ def apply_mapping(
         used = mapping.source_columns
         absent = [c for c in used if c not in frame.columns]
         if absent:
-            raise InputError(f"mapped column(s) not in the file: {', '.join(absent)}")
+            shown = ", ".join(label(c) for c in absent[:10])
+            raise InputError(f"mapped column(s) not in the file: {shown}")
         if mapping.skip:
             _, skipped = skip_rows(frame, mapping.skip)
         for column_map in mapping.columns:
@@ -335,10 +439,12 @@ def resolve_format(requested: str | None, mapping: Mapping | None) -> ImportForm
     """The run's format: the option, else the mapping's; they must agree when both are given."""
     from_mapping = mapping.data_format if mapping else None
     if requested and from_mapping and requested != from_mapping:
-        raise InputError(f"--format {requested} disagrees with the mapping's {from_mapping}")
+        raise InputError(
+            f"--format {label(requested)} disagrees with the mapping's {label(from_mapping)}"
+        )
     name = requested or from_mapping
     if name is None:
         raise InputError("no import format: pass --format or set data_format in the mapping")
-    if name not in FORMATS:
-        raise InputError(f"unknown format {name!r}; one of: {', '.join(FORMATS)}")
+    if not isinstance(name, str) or name not in FORMATS:
+        raise InputError(f"unknown format {_shown(str(name))}; one of: {', '.join(FORMATS)}")
     return FORMATS[name]

@@ -99,10 +99,28 @@ class Flag:
 # --------------------------------------------------------------------------------------------
 
 
-def _text(value: Any, where: str) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+_SHOWN_MAX = 60
+
+
+def label(value: object) -> str:
+    """A key or value as a message may quote it: one line, at most 60 characters, so an error
+    never echoes a whole (possibly huge, possibly secret) value."""
+    text = str(value)
+    if len(text) > _SHOWN_MAX:
+        text = text[:_SHOWN_MAX] + "..."
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def text_value(value: Any, where: str) -> str:
+    """A plain scalar (text or a number) as text. Lists, mappings, YAML's tagged values
+    (`!!pairs`, `!!set`, `!!binary`, dates), booleans and null are refused: turned into text
+    they would be nonsense, and an aliased list would be expanded into a huge string."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InputError(f"mapping: {where} must be a text value")
     return str(value)
+
+
+_text = text_value
 
 
 def _values(value: Any, where: str) -> tuple[str, ...]:
@@ -114,9 +132,9 @@ def _values(value: Any, where: str) -> tuple[str, ...]:
 def _fields(spec: Any, where: str, allowed: set[str], needed: set[str]) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise InputError(f"mapping: {where} must be a mapping with {', '.join(sorted(needed))}")
-    unknown = sorted(str(k) for k in set(spec) - allowed)
+    unknown = sorted(label(k) for k in set(spec) - allowed)
     if unknown:
-        raise InputError(f"mapping: {where} has unknown key(s) {', '.join(unknown)}")
+        raise InputError(f"mapping: {where} has unknown key(s) {', '.join(unknown[:10])}")
     missing = sorted(needed - set(spec))
     if missing:
         raise InputError(f"mapping: {where} needs {', '.join(missing)}")
@@ -155,23 +173,24 @@ def parse_split_name(document: Any) -> tuple[SplitName, ...]:
         raise InputError("mapping: split_name must map a column to {first: ..., last: ...}")
     splits = []
     for source, raw in document.items():
-        where = f"split_name.{source}"
+        where = f"split_name.{label(source)}"
         spec = _fields(raw, where, {"first", "last"}, {"first", "last"})
         splits.append(
-            SplitName(str(source), _text(spec["first"], where), _text(spec["last"], where))
+            SplitName(_text(source, where), _text(spec["first"], where), _text(spec["last"], where))
         )
     return tuple(splits)
 
 
 def _zone_value(name: str, value: Any) -> str:
-    text = _text(value, f"combine_time zones.{name}").strip()
+    text = _text(value, f"combine_time zones.{label(name)}").strip()
     if _OFFSET.fullmatch(text):
         return text
     try:
         zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise InputError(
-            f"mapping: combine_time zone {name} must be an offset like -08:00 or an IANA name"
+            f"mapping: combine_time zone {label(name)} must be an offset like -08:00 "
+            "or an IANA name"
         ) from None
     return text
 
@@ -199,7 +218,7 @@ def parse_combine_time(document: Any) -> tuple[CombineTime, ...]:
         raise InputError("mapping: combine_time must map a column to {date, time, zone, ...}")
     rules = []
     for target, raw in document.items():
-        where = f"combine_time.{target}"
+        where = f"combine_time.{label(target)}"
         allowed = {"date", "time", "zone", "date_format", "zones"}
         spec = _fields(raw, where, allowed, {"date"})
         zones = spec.get("zones") or {}
@@ -210,12 +229,15 @@ def parse_combine_time(document: Any) -> tuple[CombineTime, ...]:
         )
         rules.append(
             CombineTime(
-                target=str(target),
+                target=_text(target, where),
                 date=_text(spec["date"], where),
                 time=_text(spec["time"], where) if spec.get("time") is not None else None,
                 zone=_text(spec["zone"], where) if spec.get("zone") is not None else None,
                 date_format=date_format,
-                zones={str(k).strip().upper(): _zone_value(str(k), v) for k, v in zones.items()},
+                zones={
+                    _text(k, f"{where}.zones").strip().upper(): _zone_value(str(k), v)
+                    for k, v in zones.items()
+                },
             )
         )
     return tuple(rules)
@@ -229,13 +251,13 @@ def parse_flags(document: Any) -> tuple[Flag, ...]:
         raise InputError("mapping: flags must map a column to {column, positive|in}")
     flags = []
     for target, raw in document.items():
-        where = f"flags.{target}"
+        where = f"flags.{label(target)}"
         spec = _fields(raw, where, {"column", "positive", "in"}, {"column"})
         positive = spec.get("positive", False)
         if not isinstance(positive, bool) or positive == ("in" in spec):
             raise InputError(f"mapping: {where} needs exactly one of positive: true, in: [...]")
         values = () if positive else _values(spec["in"], where)
-        flags.append(Flag(str(target), _text(spec["column"], where), positive, values))
+        flags.append(Flag(_text(target, where), _text(spec["column"], where), positive, values))
     return tuple(flags)
 
 

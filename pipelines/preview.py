@@ -22,12 +22,15 @@ from typing import Any, Literal
 import pandas as pd
 from dateutil import parser as date_parser
 
+from pipelines.csv_out import write_csv
 from pipelines.kindful_client import KindfulClient
 from pipelines.mapping import Mapping as SourceMapping
 from pipelines.prepare import PreparedChunk, prepare_export
+from pipelines.private_files import open_private_text, private_dir
 from pipelines.run_options import RunOptions, parse_match_by
 from pipelines.run_options import resolve_run as resolve_shared_run
-from pipelines.validate_export import strip_query
+from pipelines.safe_urls import safe_url
+from pipelines.write_outputs import neutralize_formulas
 
 logger = logging.getLogger(__name__)
 
@@ -577,7 +580,7 @@ def preview_prepared(
         data_format=options.data_format,
         action=options.action,
         match_by=dict(options.match_by),
-        source=strip_query(source),
+        source=safe_url(source),
         rows_read=rows_read,
         kindful_reads=dict(planner.reads),
     )
@@ -601,8 +604,13 @@ def preview_export(
 
 
 def write_preview(result: PreviewResult, out_dir: Path) -> Path:
-    """preview.csv (UTF-8, no BOM) in `out_dir`; returns its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """preview.csv (UTF-8, no BOM) in `out_dir`; returns its path.
+
+    It is for people and holds donor names and emails: formulas neutralized as in rejects.csv,
+    the file 0600 in a private folder.
+    """
+    private_dir(out_dir)
     path = out_dir / "preview.csv"
-    result.rows.to_csv(path, index=False, encoding="utf-8")
+    with open_private_text(path, "w") as handle:
+        write_csv(neutralize_formulas(result.rows), handle)
     return path

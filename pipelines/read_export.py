@@ -12,7 +12,14 @@ file unreadable as a whole raises `ExportError`, whose message is one line, name
 (without any URL query string, which may carry a signature) and never contains a cell value.
 
 Entry points: `read_export` (whole file) and `iter_export` (bounded-memory chunks). Both take
-local paths, ``s3://`` and ``http(s)://`` URIs (through smart_open), gzip detected by magic bytes.
+local paths, ``s3://`` (through smart_open) and ``http(s)://`` URIs (`safe_urls.open_http`: no
+redirect to another host, no private address), gzip detected by magic bytes.
+
+Files come from many hands, so every size a file can ask for is bounded while it streams
+(`limits.Limits`): bytes in, bytes out of gzip and their ratio, columns, JSON keys, record and
+value length, worksheet rows and shared strings. Past a limit the file is refused with one line
+naming the setting that raises it; a chunk holds at most `_CHUNK_CELLS` cells however wide the
+file is, so memory stays bounded by the chunk.
 """
 
 from __future__ import annotations
@@ -23,19 +30,26 @@ import csv
 import datetime as dt
 import gzip
 import io
+import itertools
 import json
 import math
 import os
+import re
 import shutil
+import stat
 import sys
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 import smart_open
+
+from pipelines.limits import RATIO_FLOOR_BYTES, Limits, human_bytes
+from pipelines.safe_urls import SourcePolicy, SourceRefused, open_http, safe_url
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -47,6 +61,7 @@ _BLOCK: Final = 256 * 1024  # read size from the source; matches pandas' own buf
 _DELIMITERS: Final = (",", ";", "\t", "|")
 _SNIFF_RECORDS: Final = 200  # records of the head used to score delimiter candidates
 _MAX_HEADER_SHOWN: Final = 80
+_CHUNK_CELLS: Final = 5_000_000  # rows x columns of one chunk: a wide file gets shorter chunks
 
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty archive
@@ -80,20 +95,27 @@ class ExportError(Exception):
 # --------------------------------------------------------------------------------------------
 
 
-def read_export(uri: str, *, sheet: str | int | None = None) -> pd.DataFrame:
+def read_export(
+    uri: str, *, sheet: str | int | None = None, limits: Limits | None = None
+) -> pd.DataFrame:
     """Read a whole export; same frame as concatenating `iter_export`'s chunks.
 
     `sheet` picks an XLSX worksheet by name or 0-based position (default: the first one); it is
-    ignored for CSV and JSON lines so one config can serve files of either kind.
+    ignored for CSV and JSON lines so one config can serve files of either kind. `limits`
+    default to `Limits.from_env()`.
     """
-    frames = list(_frames(uri, None, sheet))
+    frames = list(_frames(uri, None, sheet, limits or Limits.from_env()))
     if len(frames) == 1:
         return frames[0]
     return pd.concat(frames, sort=False)  # pragma: no cover - each reader yields one frame
 
 
 def iter_export(
-    uri: str, *, chunk_rows: int = 100_000, sheet: str | int | None = None
+    uri: str,
+    *,
+    chunk_rows: int = 100_000,
+    sheet: str | int | None = None,
+    limits: Limits | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Yield the export in DataFrames of at most `chunk_rows` rows, memory bounded by a chunk.
 
@@ -101,11 +123,12 @@ def iter_export(
     header and no data yields one empty frame so the caller still learns the columns. Every
     chunk has the file's columns: for JSON lines, whose keys may first appear anywhere, a first
     streaming pass collects them (the source is read twice; a bad line is refused before the
-    first chunk). Errors surface as `ExportError` while iterating.
+    first chunk). A file wider than `_CHUNK_CELLS / chunk_rows` columns comes in shorter chunks.
+    Errors surface as `ExportError` while iterating.
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValueError("chunk_rows must be a positive integer")
-    return _frames(uri, chunk_rows, sheet)
+    return _frames(uri, chunk_rows, sheet, limits or Limits.from_env())
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,29 +136,40 @@ def iter_export(
 # --------------------------------------------------------------------------------------------
 
 
-def _frames(uri: str, chunk_rows: int | None, sheet: str | int | None) -> Iterator[pd.DataFrame]:
+def _rows_per_chunk(chunk_rows: int | None, width: int) -> int | None:
+    """`chunk_rows`, fewer for a wide file, so a chunk never holds more than _CHUNK_CELLS."""
+    if chunk_rows is None:
+        return None
+    return max(1, min(chunk_rows, _CHUNK_CELLS // max(width, 1)))
+
+
+def _frames(
+    uri: str, chunk_rows: int | None, sheet: str | int | None, limits: Limits
+) -> Iterator[pd.DataFrame]:
     """Open `uri`, route it to the right reader, and turn every failure into an ExportError."""
     name = display_name(uri)
     try:
         with contextlib.ExitStack() as stack:
-            source = _open_source(uri, name, stack)
+            source = _open_source(uri, name, stack, limits)
             if source.kind == "xlsx":
-                yield from _xlsx_frames(source, name, chunk_rows, sheet, stack)
+                yield from _xlsx_frames(source, name, chunk_rows, sheet, stack, limits)
             elif source.kind == "jsonl":
-                columns = _JsonColumns()
+                columns = _JsonColumns(limits)
                 if chunk_rows is not None:
                     # Every chunk gets the whole file's keys, so a first pass collects them
                     # (streaming, like the reading pass); then the source is opened afresh.
-                    columns = _json_columns(source.text_stream(), name)
+                    columns = _json_columns(source.text_stream(), name, limits)
                     stack.close()
-                    source = _open_source(uri, name, stack)
+                    source = _open_source(uri, name, stack, limits)
                     if source.kind != "jsonl":
                         raise ExportError(f"cannot read {name}: the file changed while it was read")
                 yield from _jsonl_frames(source.text_stream(), name, chunk_rows, columns)
             else:
-                yield from _csv_frames(uri, source, name, chunk_rows)
+                yield from _csv_frames(uri, source, name, chunk_rows, limits)
     except ExportError:
         raise
+    except SourceRefused as refused:
+        raise ExportError(f"cannot read {name}: {refused}") from None
     except (gzip.BadGzipFile, zlib.error, EOFError):
         raise ExportError(f"cannot read {name}: corrupt or truncated gzip data") from None
     except FileNotFoundError:
@@ -178,13 +212,7 @@ def _describe_io_error(exc: BaseException) -> str:
 
 def display_name(uri: str) -> str:
     """The URI as it may appear in messages: no query string, fragment or user:password@."""
-    parts = urlsplit(uri)
-    if len(parts.scheme) > 1 and parts.netloc:
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    return uri.split("?", 1)[0].split("#", 1)[0]
+    return safe_url(uri)
 
 
 def _extension(uri: str) -> str:
@@ -202,21 +230,44 @@ def _is_local(uri: str) -> bool:
     return len(scheme) <= 1 or scheme == "file"
 
 
-def _open_binary(uri: str) -> IO[bytes]:
-    """Open any supported URI as raw bytes; compression is handled by magic bytes later."""
-    transport: dict[str, Any] = {}
+def _local_path(uri: str) -> str:
+    return urlsplit(uri).path if uri.startswith("file://") else os.path.expanduser(uri)
+
+
+def _open_binary(uri: str, name: str, limits: Limits) -> IO[bytes]:
+    """Open any supported URI as raw bytes; compression is handled by magic bytes later.
+
+    A local file must be a regular file (not a FIFO or a device, which never end) within the
+    input limit; http(s) goes through `open_http`'s redirect and address checks.
+    """
     scheme = urlsplit(uri).scheme.lower()
+    if _is_local(uri):
+        info = os.stat(_local_path(uri))  # FileNotFoundError etc. are reported by _frames
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(uri)
+        if not stat.S_ISREG(info.st_mode):
+            raise ExportError(f"cannot read {name}: not a regular file (a device, FIFO or socket)")
+        _check_input_size(info.st_size, name, limits)
+    if scheme in {"http", "https"}:
+        return open_http(uri, timeout=60.0, policy=SourcePolicy.from_env())
+    transport: dict[str, Any] = {}
     if scheme in {"s3", "s3a", "s3n"}:
         import boto3  # type: ignore[import-untyped]
 
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         transport["client"] = boto3.client("s3", endpoint_url=endpoint or None)
-    elif scheme in {"http", "https"}:
-        transport["timeout"] = 60.0
     stream: IO[bytes] = smart_open.open(
         uri, "rb", compression="disable", transport_params=transport or None
     )
     return stream
+
+
+def _check_input_size(size: int, name: str, limits: Limits) -> None:
+    if size > limits.input_bytes:
+        raise ExportError(
+            f"cannot read {name}: the file is larger than {human_bytes(limits.input_bytes)} "
+            f"(limit {limits.setting('input_bytes')})"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,6 +318,301 @@ def _read_head(stream: _Readable, size: int) -> bytes:
         parts.append(data)
         got += len(data)
     return b"".join(parts)
+
+
+class _Counted:
+    """The source's bytes as stored, refused once more than the input limit has been read."""
+
+    def __init__(self, raw: _Readable, name: str, limits: Limits) -> None:
+        self._raw = raw
+        self._name = name
+        self._limits = limits
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._raw.read(size) or b""
+        self.count += len(data)
+        if self.count > self._limits.input_bytes:
+            _check_input_size(self.count, self._name, self._limits)
+        return data
+
+
+class _Inflated:
+    """gzip output, refused past the decompressed limit or, once past RATIO_FLOOR_BYTES, past the
+    compression ratio: a bomb stops after a few tens of megabytes, not gigabytes."""
+
+    def __init__(self, unzipped: _Readable, compressed: _Counted, name: str, limits: Limits):
+        self._unzipped = unzipped
+        self._compressed = compressed
+        self._name = name
+        self._limits = limits
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._unzipped.read(size) or b""
+        self.count += len(data)
+        _check_inflation(self.count, self._compressed.count, self._name, self._limits)
+        return data
+
+
+def _check_inflation(out: int, compressed: int, name: str, limits: Limits) -> None:
+    _check_decompressed(out, name, limits)
+    _check_ratio(out, compressed, name, limits)
+
+
+def _check_decompressed(out: int, name: str, limits: Limits) -> None:
+    if out > limits.decompressed_bytes:
+        raise ExportError(
+            f"cannot read {name}: it decompresses to more than "
+            f"{human_bytes(limits.decompressed_bytes)} "
+            f"(limit {limits.setting('decompressed_bytes')})"
+        )
+
+
+def _check_ratio(out: int, compressed: int, name: str, limits: Limits) -> None:
+    if out > RATIO_FLOOR_BYTES and out > limits.compression_ratio * max(compressed, 1):
+        raise ExportError(
+            f"cannot read {name}: it decompresses more than {limits.compression_ratio} times "
+            f"over (a compression bomb?; limit {limits.setting('compression_ratio')})"
+        )
+
+
+_QUOTE_BYTE: Final = ord('"')
+_LF: Final = ord("\n")
+_CR: Final = ord("\r")
+_GAP_SEARCHES: Final = 64  # quoted values searched past for a line break before going exact
+
+
+class _Scanned(io.RawIOBase):
+    """UTF-8 text on its way to the parser, measured as it passes, so that a record, a value or
+    a header too long for the limits is refused before the parser buffers it.
+
+    For CSV (`sep` set once sniffed) quoting is followed as pandas' C parser reads it: a quote
+    opens a value only at the start of a field, `""` inside one is a quote, and a quote anywhere
+    else is a plain character. Most blocks cost a few C-speed `find` calls; the exact numpy
+    measurement runs only when a record or value might have reached its limit, and on the
+    header. Without `sep` (JSON lines) only line lengths are measured.
+    """
+
+    def __init__(self, source: _Readable, name: str, limits: Limits) -> None:
+        super().__init__()
+        self._source = source
+        self._name = name
+        self._limits = limits
+        self.sep: int | None = None
+        self._pos = 0  # absolute offset of the next byte
+        self._record = 0  # where the current record starts
+        self._field = 0  # where the current field starts
+        self._prev = _LF  # the byte before the next one; the file starts as after a line break
+        self._in_quote = False
+        self._quote_start = 0  # where the open quoted value started ("" pairs merged)
+        self._last_close = -2  # the last closing quote
+        self._closed_start = 0  # where the value that quote closed started
+        self._header_open = True
+        self._header_from: int | None = None  # the header's first byte (blank lines skipped)
+        self._header_fields = 1
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._source.read(len(view))
+        if not data:
+            return 0
+        if self.sep is None:
+            self._scan_lines(data)
+        else:
+            self._scan_csv(data, self.sep)
+        self._pos += len(data)
+        self._prev = data[-1]
+        view[: len(data)] = data
+        return len(data)
+
+    # -- refusals ------------------------------------------------------------------------------
+
+    def _too_long_record(self, start: int) -> ExportError:
+        limit = self._limits.line_bytes
+        what = "record" if self.sep is not None else "line"
+        return ExportError(
+            f"cannot read {self._name}: a {what} longer than {human_bytes(limit)} "
+            f"(from byte {start}; limit {self._limits.setting('line_bytes')})"
+        )
+
+    def _too_long_field(self, start: int) -> ExportError:
+        return ExportError(
+            f"cannot read {self._name}: a value longer than "
+            f"{human_bytes(self._limits.field_bytes)} (from byte {start}; "
+            f"limit {self._limits.setting('field_bytes')})"
+        )
+
+    # -- JSON lines: lines only ----------------------------------------------------------------
+
+    def _scan_lines(self, data: bytes) -> None:
+        start, end = self._pos, self._pos + len(data)
+        if end - self._record > self._limits.line_bytes:
+            breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _LF) + start
+            starts = np.concatenate(([self._record], breaks + 1))
+            lengths = np.append(breaks - starts[:-1], end - starts[-1])
+            worst = int(np.argmax(lengths))
+            if lengths[worst] > self._limits.line_bytes:
+                raise self._too_long_record(int(starts[worst]))
+        last = data.rfind(b"\n")
+        if last >= 0:
+            self._record = start + last + 1
+
+    # -- CSV -----------------------------------------------------------------------------------
+
+    def _scan_csv(self, data: bytes, sep: int) -> None:
+        end = self._pos + len(data)
+        opens, closes = self._quoted(data, sep)
+        if (
+            self._header_open
+            or end - self._record > self._limits.line_bytes
+            or end - self._field > self._limits.field_bytes
+            or not self._cheap_update(data, opens, closes, sep)
+        ):
+            self._exact(data, sep, opens, closes)
+
+    def _quoted(self, data: bytes, sep: int) -> tuple[np.ndarray, np.ndarray]:
+        """The block's quoted stretches as (opening, closing) absolute offsets, the one open at
+        the end (or carried in) included with no closing offset; updates the quoting state."""
+        start = self._pos
+        if b'"' not in data:
+            if self._in_quote:
+                return np.array([self._quote_start], dtype=np.int64), np.empty(0, dtype=np.int64)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        arr = np.frombuffer(data, dtype=np.uint8)
+        quotes = np.flatnonzero(arr == _QUOTE_BYTE).astype(np.int64)
+        carried = self._in_quote
+        openers = quotes[1::2] if carried else quotes[0::2]
+        closers = quotes[0::2] if carried else quotes[1::2]
+        before = arr[np.maximum(openers - 1, 0)].astype(np.int64)
+        before[openers == 0] = self._prev
+        # `""` inside a value reads as a closing quote and an opening one right after it.
+        doubled = (before == _QUOTE_BYTE) & (openers > 0)
+        if openers.size and openers[0] == 0 and self._prev == _QUOTE_BYTE:
+            doubled[0] = self._last_close == start - 1
+        valid = doubled | (before == sep) | (before == _LF) | (before == _CR)
+        if not valid.all():
+            return self._quoted_exact(data, quotes, sep)
+        opens = openers + start
+        closes = closers + start
+        if carried:
+            opens = np.concatenate(([self._quote_start], opens))
+        # merged starts: an opening quote right after a closing one continues that value
+        firsts = opens.copy()
+        continued = np.zeros(opens.size, dtype=bool)
+        continued[1:] = opens[1:] == closes[: opens.size - 1] + 1
+        if opens.size and not carried and opens[0] == self._last_close + 1:
+            firsts[0] = self._closed_start
+        runs = np.maximum.accumulate(np.where(continued, 0, np.arange(opens.size)))
+        merged = firsts[runs]
+        if closes.size:
+            self._last_close = int(closes[-1])
+            self._closed_start = int(merged[closes.size - 1])
+        self._in_quote = opens.size > closes.size
+        if self._in_quote:
+            self._quote_start = int(merged[-1])
+        return opens, closes
+
+    def _quoted_exact(
+        self, data: bytes, quotes: np.ndarray, sep: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`_quoted` quote by quote, for a block with a quote that opens nothing."""
+        start = self._pos
+        opens: list[int] = [self._quote_start] if self._in_quote else []
+        closes: list[int] = []
+        for offset in quotes.tolist():
+            at = start + offset
+            if self._in_quote:
+                closes.append(at)
+                self._in_quote = False
+                self._last_close, self._closed_start = at, self._quote_start
+                continue
+            before = data[offset - 1] if offset else self._prev
+            if before == _QUOTE_BYTE and at - 1 == self._last_close:
+                opens.append(at)
+                self._in_quote, self._quote_start = True, self._closed_start
+            elif before in (sep, _LF, _CR):
+                opens.append(at)
+                self._in_quote, self._quote_start = True, at
+        return np.array(opens, dtype=np.int64), np.array(closes, dtype=np.int64)
+
+    def _cheap_update(self, data: bytes, opens: np.ndarray, closes: np.ndarray, sep: int) -> bool:
+        """Move the record and field starts with `rfind`; False when that needs the exact pass."""
+        start = self._pos
+        if self._in_quote:
+            self._field = self._quote_start
+        else:
+            after = int(closes[-1]) - start + 1 if closes.size else 0
+            last = max(data.rfind(bytes((sep,)), after), data.rfind(b"\n", after))
+            if last >= 0:
+                self._field = start + last + 1
+            elif closes.size:
+                self._field = self._closed_start
+        # the last line break outside quotes: search the gaps between quoted stretches
+        high = len(data) if not self._in_quote else int(opens[-1]) - start
+        for index in range(closes.size - 1, closes.size - 1 - _GAP_SEARCHES, -1):
+            if high <= 0:
+                return True
+            low = int(closes[index]) - start + 1 if index >= 0 else 0
+            found = data.rfind(b"\n", max(low, 0), high)
+            if found >= 0:
+                self._record = start + found + 1
+                return True
+            if index < 0:
+                return True
+            high = int(opens[index]) - start
+        return False
+
+    def _count_header(self, arr: np.ndarray, breaks: np.ndarray, bounds: np.ndarray) -> None:
+        """Count the header's fields; like pandas, blank lines before it are skipped."""
+        if self._header_from is None:
+            content = np.flatnonzero((arr != 32) & (arr != 9) & (arr != _CR) & (arr != _LF))
+            if not content.size:
+                return
+            self._header_from = self._pos + int(content[0])
+        after = breaks[breaks >= self._header_from]
+        header_end = int(after[0]) if after.size else self._pos + len(arr)
+        inside = (bounds >= self._header_from) & (bounds < header_end)
+        self._header_fields += int(np.count_nonzero(inside))
+        if self._header_fields > self._limits.columns:
+            raise ExportError(
+                f"cannot read {self._name}: the header has more than "
+                f"{self._limits.columns} columns (limit {self._limits.setting('columns')})"
+            )
+        self._header_open = not after.size
+
+    def _exact(self, data: bytes, sep: int, opens: np.ndarray, closes: np.ndarray) -> None:
+        """Every record and field of the block measured; the header's fields counted."""
+        start, end = self._pos, self._pos + len(data)
+        arr = np.frombuffer(data, dtype=np.uint8)
+        ends = closes if closes.size == opens.size else np.append(closes, np.iinfo(np.int64).max)
+
+        def outside(found: np.ndarray) -> np.ndarray:
+            at = found.astype(np.int64) + start
+            if not opens.size:
+                return at
+            index = np.searchsorted(opens, at, side="right") - 1
+            inside = (index >= 0) & (at < ends[np.maximum(index, 0)])
+            return at[~inside]
+
+        breaks = outside(np.flatnonzero(arr == _LF))
+        bounds = outside(np.flatnonzero((arr == sep) | (arr == _LF)))
+        if self._header_open:
+            self._count_header(arr, breaks, bounds)
+        for marks, limit, first, refusal in (
+            (breaks, self._limits.line_bytes, self._record, self._too_long_record),
+            (bounds, self._limits.field_bytes, self._field, self._too_long_field),
+        ):
+            starts = np.concatenate(([first], marks + 1))
+            lengths = np.append(marks - starts[:-1], end - starts[-1])
+            worst = int(np.argmax(lengths))
+            if lengths[worst] > limit:
+                raise refusal(int(starts[worst]))
+        self._record = int(breaks[-1]) + 1 if breaks.size else self._record
+        self._field = int(bounds[-1]) + 1 if bounds.size else self._field
 
 
 class _ToUtf8(io.RawIOBase):
@@ -409,7 +755,7 @@ class _Source:
         *,
         binary: io.RawIOBase | None = None,
         local_path: str | None = None,
-        decoded: io.BufferedReader[_Prefixed] | None = None,
+        decoded: io.BufferedReader[_Scanned] | None = None,
         head_text: str = "",
         complete: bool = False,
     ) -> None:
@@ -419,6 +765,7 @@ class _Source:
         self.decoded = decoded  # csv/jsonl: the whole file re-encoded as UTF-8, BOM removed
         self.head_text = head_text  # csv/jsonl: first ~64 KiB of decoded text, for sniffing
         self.complete = complete  # head_text holds the whole file
+        self.scanner = decoded.raw if decoded is not None else None  # measures what is parsed
 
     def text_stream(self) -> io.TextIOWrapper:
         """The decoded file as text; newline="" keeps quoted line breaks intact for csv."""
@@ -427,22 +774,24 @@ class _Source:
         return io.TextIOWrapper(self.decoded, encoding="utf-8", newline="")
 
 
-def _open_source(uri: str, name: str, stack: contextlib.ExitStack) -> _Source:
-    """Open the URI and classify it by magic bytes first, by extension second."""
-    raw = stack.enter_context(_open_binary(uri))
+def _open_source(uri: str, name: str, stack: contextlib.ExitStack, limits: Limits) -> _Source:
+    """Open the URI and classify it by magic bytes first, by extension second.
+
+    Bytes in and, for gzip, bytes out are counted against the limits as they stream.
+    """
+    raw = _Counted(stack.enter_context(_open_binary(uri, name, limits)), name, limits)
     head = _read_head(raw, _HEAD_BYTES)
     stream: io.RawIOBase = _Prefixed(head, raw)
     gzipped = head.startswith(_GZIP_MAGIC)
     if gzipped:
-        unzipped = stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))
+        gz = stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))
+        unzipped = _Inflated(gz, raw, name, limits)
         head = _read_head(unzipped, _HEAD_BYTES)
         stream = _Prefixed(head, unzipped)
     ext = _extension(uri)
 
     if head.startswith(_ZIP_MAGIC):
-        local = None
-        if _is_local(uri) and not gzipped:
-            local = urlsplit(uri).path if uri.startswith("file://") else os.path.expanduser(uri)
+        local = _local_path(uri) if _is_local(uri) and not gzipped else None
         return _Source("xlsx", binary=stream, local_path=local)
     if head.startswith(_OLE2_MAGIC) or ext == "xls":
         raise ExportError(
@@ -458,7 +807,8 @@ def _open_source(uri: str, name: str, stack: contextlib.ExitStack) -> _Source:
     decoder = _ToUtf8(stream, encoding, name)
     decoded_head = _read_head(decoder, _HEAD_BYTES)
     complete = len(decoded_head) < _HEAD_BYTES
-    decoded = io.BufferedReader(_Prefixed(decoded_head, decoder), buffer_size=_BLOCK)
+    scanner = _Scanned(_Prefixed(decoded_head, decoder), name, limits)
+    decoded = io.BufferedReader(scanner, buffer_size=_BLOCK)
     head_text = decoded_head.decode("utf-8", "ignore").lstrip("\ufeff")
 
     first = head_text.lstrip()[:1]
@@ -535,17 +885,20 @@ def _records_frame(rows: list[list[str | None]], names: list[str], start: int) -
 
 
 def _csv_frames(
-    uri: str, source: _Source, name: str, chunk_rows: int | None
+    uri: str, source: _Source, name: str, chunk_rows: int | None, limits: Limits
 ) -> Iterator[pd.DataFrame]:
     """Parse with pandas' C engine, reading the header as data so no row can be misplaced.
 
     With header=None the header line fixes the expected field count: a longer row anywhere
     raises, where header=0 would instead turn an over-long first row into an index or, with
-    index_col=False, silently drop its extra field.
+    index_col=False, silently drop its extra field. The scanner under the parser refuses a
+    header, record or value past the limits before pandas buffers it.
     """
     sep = _sniff_delimiter(source.head_text, complete=source.complete)
-    if source.decoded is None:  # pragma: no cover - _open_source always sets it for csv
+    if source.decoded is None or source.scanner is None:  # pragma: no cover - set for csv
         raise ExportError(f"cannot read {name}: internal error (no text stream)")
+    source.scanner.sep = ord(sep)
+    width = _head_width(source, sep, limits)
     try:
         reader = pd.read_csv(
             source.decoded,
@@ -564,29 +917,44 @@ def _csv_frames(
     except pd.errors.EmptyDataError:
         raise ExportError(f"cannot read {name}: the file is empty (no header row)") from None
     except pd.errors.ParserError as exc:
-        raise _parse_failure(uri, name, sep, exc) from None
+        raise _parse_failure(uri, name, sep, exc, limits) from None
     with reader:
+        rows = _rows_per_chunk(chunk_rows, width)
         try:
-            first = reader.read(None if chunk_rows is None else chunk_rows + 1)
+            first = reader.read(None if rows is None else rows + 1)
         except pd.errors.ParserError as exc:
-            raise _parse_failure(uri, name, sep, exc) from None
+            raise _parse_failure(uri, name, sep, exc, limits) from None
         names = _header_names(first.iloc[0].tolist(), name)
         data = first.iloc[1:]
         yield _relabel(data, names, 0)
         if chunk_rows is None:
             return
         start = len(data)
+        rows = _rows_per_chunk(chunk_rows, len(names))
         while True:
             try:
-                chunk = reader.read(chunk_rows)
+                chunk = reader.read(rows)
             except StopIteration:
                 return
             except pd.errors.ParserError as exc:
-                raise _parse_failure(uri, name, sep, exc) from None
+                raise _parse_failure(uri, name, sep, exc, limits) from None
             if chunk.empty:
                 return
             yield _relabel(chunk, names, start)
             start += len(chunk)
+
+
+def _head_width(source: _Source, sep: str, limits: Limits) -> int:
+    """The header's width when the sniffed head holds all of it, else the most allowed."""
+    text = source.head_text
+    try:
+        for record in csv.reader(io.StringIO(text), delimiter=sep, quotechar='"'):
+            if record and any(cell.strip() for cell in record):
+                whole = source.complete or "\n" in text.lstrip()
+                return min(len(record), limits.columns) if whole else limits.columns
+    except csv.Error:
+        pass
+    return limits.columns
 
 
 def _relabel(frame: pd.DataFrame, names: list[str], start: int) -> pd.DataFrame:
@@ -596,11 +964,11 @@ def _relabel(frame: pd.DataFrame, names: list[str], start: int) -> pd.DataFrame:
     )
 
 
-def _parse_failure(uri: str, name: str, sep: str, exc: Exception) -> ExportError:
+def _parse_failure(uri: str, name: str, sep: str, exc: Exception, limits: Limits) -> ExportError:
     """Turn a C-parser error into a one-line message without cell values."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "Expected" in text and "fields" in text:
-        record = _find_long_record(uri, sep)
+        record = _find_long_record(uri, sep, limits)
         where = f"record {record}" if record is not None else "a record"
         return ExportError(
             f"cannot read {name}: {where} has more fields than the header "
@@ -614,7 +982,7 @@ def _parse_failure(uri: str, name: str, sep: str, exc: Exception) -> ExportError
     return ExportError(f"cannot read {name}: malformed CSV ({detail})")
 
 
-def _find_long_record(uri: str, sep: str) -> int | None:
+def _find_long_record(uri: str, sep: str, limits: Limits) -> int | None:
     """1-based data-record number of the first row longer than the header (error path only).
 
     pandas reports a physical line that counts blank lines and quoted line breaks unevenly, so
@@ -622,7 +990,7 @@ def _find_long_record(uri: str, sep: str) -> int | None:
     """
     try:
         with contextlib.ExitStack() as stack:
-            source = _open_source(uri, display_name(uri), stack)
+            source = _open_source(uri, display_name(uri), stack, limits)
             width: int | None = None
             number = 0
             reader = csv.reader(source.text_stream(), delimiter=sep, quotechar='"')
@@ -788,7 +1156,8 @@ class _JsonColumns:
     set is the whole file's: a key it lacks means the file changed between the two passes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
         self.names: dict[str, None] = {}
         self._by_key: dict[str, str] = {}
         self.complete = False
@@ -807,6 +1176,11 @@ class _JsonColumns:
             if col is None:
                 if self.complete:
                     raise ExportError(f"cannot read {name}: the file changed while it was read")
+                if len(self._by_key) >= self.limits.json_keys:
+                    raise ExportError(
+                        f"cannot read {name}: more than {self.limits.json_keys} distinct keys "
+                        f"(line {lineno}; limit {self.limits.setting('json_keys')})"
+                    )
                 col = _clean_name(key, len(self.names))
                 self._by_key[key] = col
                 self.names.setdefault(col)
@@ -827,7 +1201,9 @@ class _JsonColumns:
             raise ExportError(f"cannot read {name}: the file is empty (no JSON objects)")
 
 
-def _json_objects(text: io.TextIOWrapper, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _json_objects(
+    text: io.TextIOWrapper, name: str, limits: Limits
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; anything else is an ExportError."""
     for lineno, raw_line in enumerate(text, start=1):
         line = raw_line.strip()
@@ -856,17 +1232,29 @@ def _json_objects(text: io.TextIOWrapper, name: str) -> Iterator[tuple[int, dict
             ) from None
         if not isinstance(obj, dict):
             raise ExportError(f"cannot read {name}: line {lineno} is not a JSON object")
+        if len(line) > limits.field_bytes:  # only a line this long can hold a value this long
+            _check_json_values(obj, lineno, name, limits)
         yield lineno, obj
 
 
-def _json_columns(text: io.TextIOWrapper, name: str) -> _JsonColumns:
+def _check_json_values(obj: dict[str, Any], lineno: int, name: str, limits: Limits) -> None:
+    for value in obj.values():
+        text = _json_text(value)
+        if text is not None and len(text.encode()) > limits.field_bytes:
+            raise ExportError(
+                f"cannot read {name}: a value longer than {human_bytes(limits.field_bytes)} "
+                f"(line {lineno}; limit {limits.setting('field_bytes')})"
+            )
+
+
+def _json_columns(text: io.TextIOWrapper, name: str, limits: Limits) -> _JsonColumns:
     """A first pass for chunked reading: the whole file's columns, holding only the keys.
 
     It checks every line as the reading pass does, so the first bad line is refused here with
     the same message a whole-file read gives.
     """
-    columns = _JsonColumns()
-    for lineno, obj in _json_objects(text, name):
+    columns = _JsonColumns(limits)
+    for lineno, obj in _json_objects(text, name, limits):
         columns.of(obj, lineno, name)
     columns.check(name)
     columns.complete = True
@@ -886,10 +1274,11 @@ def _jsonl_frames(
         lists = [[row.get(col) for col in names] for row in rows]
         return _records_frame(lists, names, start)
 
-    for lineno, obj in _json_objects(text, name):
+    per_chunk = _rows_per_chunk(chunk_rows, len(columns.names))
+    for lineno, obj in _json_objects(text, name, columns.limits):
         keys = columns.of(obj, lineno, name)
         rows.append({col: _json_text(value) for col, value in zip(keys, obj.values(), strict=True)})
-        if chunk_rows is not None and len(rows) >= chunk_rows:
+        if per_chunk is not None and len(rows) >= per_chunk:
             yield frame()
             start += len(rows)
             rows = []
@@ -938,12 +1327,15 @@ def _xlsx_frames(
     chunk_rows: int | None,
     sheet: str | int | None,
     stack: contextlib.ExitStack,
+    limits: Limits,
 ) -> Iterator[pd.DataFrame]:
     """Stream a worksheet with openpyxl's read-only mode.
 
     Blank rows between data rows are kept as all-missing records, so `source_row + 1` is the
     Excel row number when the header is on row 1; blank rows after the last data row (often
-    just formatting) are dropped.
+    just formatting) are dropped. The archive's sizes and shared strings are checked before
+    openpyxl loads anything, and rows are read as their cells are stored, never padded out to
+    the widest cell (a styled cell at column XFD would make every row 16,384 wide).
     """
     import openpyxl  # type: ignore[import-untyped]
 
@@ -952,10 +1344,12 @@ def _xlsx_frames(
         target = stack.enter_context(open(source.local_path, "rb"))  # noqa: SIM115
     else:  # zip needs random access: spool remote or gzipped workbooks to a temp file
         spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - stack closes it
-        if source.binary is not None:
+        if source.binary is not None:  # counted as it is copied: a bomb stops at the limits
             shutil.copyfileobj(source.binary, spool, _BLOCK)
         spool.seek(0)
         target = spool
+    _check_workbook(target, name, limits)
+    target.seek(0)
     try:
         workbook = openpyxl.load_workbook(target, read_only=True, data_only=True)
     except Exception:
@@ -964,13 +1358,19 @@ def _xlsx_frames(
         ) from None
     stack.callback(workbook.close)
     worksheet = _pick_sheet(workbook, sheet, name)
-    worksheet.reset_dimensions()  # some writers record a wrong used range; read every row
 
-    rows = worksheet.iter_rows(values_only=True)
+    rows = _worksheet_rows(worksheet, name, limits)
     names: list[str] | None = None
-    for cells in rows:
-        texts = [_cell_text(v) for v in cells]
-        if any(t is not None for t in texts):
+    last = 0  # the Excel row number of the last row seen
+    for index, cells in rows:
+        last = index
+        texts = _row_texts(cells, limits.columns, name, limits)
+        if texts is None or any(t is not None for t in texts):
+            if texts is None:
+                raise ExportError(
+                    f"cannot read {name}: the header has more than {limits.columns} columns "
+                    f"(limit {limits.setting('columns')})"
+                )
             while texts and texts[-1] is None:
                 texts.pop()
             names = _header_names(list(texts), name)
@@ -979,32 +1379,146 @@ def _xlsx_frames(
         raise ExportError(f"cannot read {name}: the worksheet is empty (no header row)")
 
     width = len(names)
+    per_chunk = _rows_per_chunk(chunk_rows, width)
+    empty: list[str | None] = [None] * width
     batch: list[list[str | None]] = []
     start = 0
     blank = 0  # blank rows seen since the last data row, emitted only if data follows
     number = 0
-    for cells in rows:
-        texts = [_cell_text(v) for v in cells]
+    for index, cells in rows:
+        blank += index - last - 1  # rows the sheet does not store are blank
+        last = index
+        texts = _row_texts(cells, width, name, limits)
+        if texts is None:
+            raise ExportError(
+                f"cannot read {name}: record {number + blank + 1} has more cells than the header "
+                "(a value in a column without a header)"
+            )
         if all(t is None for t in texts):
             blank += 1
             continue
-        empty: list[str | None] = [None] * width
         pending = [empty] * blank + [texts]
         blank = 0
         for cells_text in pending:
             number += 1
-            if any(t is not None for t in cells_text[width:]):
-                raise ExportError(
-                    f"cannot read {name}: record {number} has more cells than the header "
-                    "(a value in a column without a header)"
-                )
-            batch.append((cells_text + empty)[:width])
-            if chunk_rows is not None and len(batch) >= chunk_rows:
+            batch.append(list(cells_text))
+            if per_chunk is not None and len(batch) >= per_chunk:
                 yield _records_frame(batch, names, start)
                 start += len(batch)
                 batch = []
     if batch or start == 0:
         yield _records_frame(batch, names, start)
+
+
+def _row_texts(
+    cells: list[dict[str, Any]], width: int, name: str, limits: Limits
+) -> list[str | None] | None:
+    """One stored row as `width` texts; None when a value lies beyond `width`."""
+    texts: list[str | None] = [None] * width
+    for cell in cells:
+        text = _cell_text(cell["value"])
+        if text is None:
+            continue
+        if len(text) > limits.field_bytes and len(text.encode()) > limits.field_bytes:
+            raise ExportError(
+                f"cannot read {name}: a cell longer than {human_bytes(limits.field_bytes)} "
+                f"(limit {limits.setting('field_bytes')})"
+            )
+        column = int(cell["column"])
+        if column > width:
+            return None
+        texts[column - 1] = text
+    return texts
+
+
+def _worksheet_rows(
+    worksheet: Any, name: str, limits: Limits
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """(Excel row number, stored cells) per stored row, in order, through openpyxl's own sheet
+    parser: `iter_rows` would pad each row to its last cell and yield every missing row."""
+    from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
+
+    parent = worksheet.parent
+    with worksheet._get_source() as src:
+        parser = WorkSheetParser(
+            src,
+            worksheet._shared_strings,
+            data_only=parent.data_only,
+            epoch=parent.epoch,
+            date_formats=parent._date_formats,
+            timedelta_formats=parent._timedelta_formats,
+        )
+        last = 0
+        for index, cells in parser.parse():
+            parser.row_dimensions.clear()  # row heights and styles: not needed, kept per row
+            if index > limits.xlsx_rows:
+                raise ExportError(
+                    f"cannot read {name}: the worksheet has more than {limits.xlsx_rows} rows "
+                    f"(limit {limits.setting('xlsx_rows')})"
+                )
+            if index <= last:  # a repeated or out-of-order row, which openpyxl skips too
+                continue
+            last = index
+            yield index, cells
+
+
+_SHARED_STRING: Final = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+
+
+def _check_workbook(target: IO[bytes], name: str, limits: Limits) -> None:
+    """Refuse a workbook whose parts unpack past the limits or that holds more shared strings
+    than allowed, reading only the zip directory and the shared strings part (streamed)."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(target)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ExportError(
+            f"cannot read {name}: a zip archive but not an Excel .xlsx workbook"
+        ) from None
+    with archive:
+        total = 0
+        for info in archive.infolist():  # zipfile never inflates a member past its stated size
+            total += info.file_size
+            _check_decompressed(total, name, limits)
+            _check_ratio(info.file_size, info.compress_size, name, limits)
+        part = _shared_strings_part(archive)
+        if part is None:
+            return
+        count = 0
+        tail = b""
+        with archive.open(part) as stream:
+            # a final "<" so that the last tag is counted too
+            for block in itertools.chain(iter(lambda: stream.read(1 << 20), b""), [b"<"]):
+                data = tail + block
+                cut = max(data.rfind(b"<"), 0)  # a tag before the last "<" is complete
+                count += len(_SHARED_STRING.findall(data, 0, cut))
+                tail = data[cut:]
+                if count > limits.xlsx_shared_strings:
+                    raise ExportError(
+                        f"cannot read {name}: more than {limits.xlsx_shared_strings} shared "
+                        f"strings (limit {limits.setting('xlsx_shared_strings')})"
+                    )
+
+
+def _shared_strings_part(archive: Any) -> str | None:
+    """The shared strings part as openpyxl finds it: through [Content_Types].xml."""
+    from openpyxl.packaging.manifest import Manifest  # type: ignore[import-untyped]
+    from openpyxl.xml.constants import (  # type: ignore[import-untyped]
+        ARC_CONTENT_TYPES,
+        SHARED_STRINGS,
+    )
+    from openpyxl.xml.functions import fromstring  # type: ignore[import-untyped]
+
+    try:
+        manifest = Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES)))
+    except Exception:
+        return None  # openpyxl refuses it as no workbook
+    found = manifest.find(SHARED_STRINGS)
+    if found is None:
+        return None
+    part = str(found.PartName).lstrip("/")
+    return part if part in archive.namelist() else None
 
 
 def _pick_sheet(workbook: Any, sheet: str | int | None, name: str) -> Any:

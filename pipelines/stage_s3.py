@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
+
+from pipelines.safe_urls import safe_url
 
 logger = logging.getLogger(__name__)
 
@@ -300,16 +302,9 @@ def redact_url(url: str) -> str:
     """The URL without query string, fragment or user:password@ -- safe for logs and ledgers.
 
     A presigned URL's signature, credential scope and security token all live in the query.
+    This is `safe_urls.safe_url`, the one cleaner every stored or shown URL goes through.
     """
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        return url.split("?", 1)[0].split("#", 1)[0]
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return safe_url(url)
 
 
 def url_expired(url: str, now: datetime | None = None) -> bool:

@@ -8,12 +8,11 @@ from typing import Any
 from pipelines.mapping import Mapping
 from pipelines.prepare import prepare_export
 from pipelines.run_options import RunOptions, parse_match_by, resolve_run
+from pipelines.safe_urls import safe_url
 from pipelines.write_outputs import OutputWriter
 
-
-def strip_query(uri: str) -> str:
-    """A URI safe to show: presigned URLs carry signatures in the query string."""
-    return uri.split("?", 1)[0]
+# The one URL cleaner (query, fragment and user:password@ removed), under its older name here.
+strip_query = safe_url
 
 
 def validate_export(
@@ -51,7 +50,7 @@ def validate_export(
 def summary_fields(source: str, options: RunOptions, mapping: Mapping | None) -> dict[str, Any]:
     """What summary.json says about the run's input and options (URLs without their query)."""
     return {
-        "source": strip_query(source),
+        "source": safe_url(source),
         "data_format": options.data_format,
         "action": options.action,
         "match_by": options.match_by,

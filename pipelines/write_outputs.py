@@ -7,6 +7,11 @@ open safely in a spreadsheet.
 The files appear together or not at all: chunks go to hidden partial files (`.NAME.partial`)
 that `close` renames into place, summary.json last; a run that fails partway (`discard`, or
 leaving the `with` block on an exception) leaves none of the four, not even a previous run's.
+
+They hold donor names and emails, so the folder is created 0700 and the files 0600, in a folder
+this user owns (`private_files`). rejects.csv repeats a record's values on each of its problem
+lines; a record whose lines would pass `Limits.reject_chars_per_row` stops the run (a 245 KB
+gzip of long, many-times-wrong records once wrote a 296 MB rejects.csv).
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import numpy as np
 import pandas as pd
 
 from pipelines.csv_out import write_csv
+from pipelines.errors import InputError
+from pipelines.limits import Limits
 from pipelines.prepare import PreparedChunk
+from pipelines.private_files import open_private_text, private_dir, write_private_text
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -81,10 +89,11 @@ class OutputWriter:
     warning_reasons: Counter[str] = field(default_factory=Counter)
     ignored_columns: tuple[str, ...] = ()
     accepted_columns: list[str] | None = None
+    limits: Limits = field(default_factory=Limits.from_env)
     _started: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.out_dir)
         for name in _OUTPUTS:
             (self.out_dir / name).unlink(missing_ok=True)
         self.discard()  # a crashed run's partial files
@@ -107,7 +116,7 @@ class OutputWriter:
     def _append(self, name: str, frame: pd.DataFrame) -> None:
         path = self._partial(name)
         first = name not in self._started
-        with path.open("w" if first else "a", encoding="utf-8", newline="") as handle:
+        with open_private_text(path, "w" if first else "a") as handle:
             write_csv(frame, handle, header=first, lineterminator=os.linesep)
         self._started.add(name)
 
@@ -128,6 +137,7 @@ class OutputWriter:
         rejects = pd.concat(
             [chunk.rejects.reset_index(drop=True), originals.reset_index(drop=True)], axis=1
         )
+        check_reject_size(rejects, self.limits)
         self._append("rejects.csv", neutralize_formulas(rejects))
         self._append("warnings.csv", neutralize_formulas(chunk.warnings))
 
@@ -154,7 +164,7 @@ class OutputWriter:
             if name not in self._started:
                 self._append(name, pd.DataFrame(columns=columns))
         summary = self.summary(**extra)
-        self._partial("summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_private_text(self._partial("summary.json"), json.dumps(summary, indent=2) + "\n")
         for name in _OUTPUTS:  # summary.json last: its presence means the run is complete
             os.replace(self._partial(name), self.out_dir / name)
         self._started.clear()
@@ -163,6 +173,26 @@ class OutputWriter:
 
 _ISSUE = ["source_row", "column", "value", "reason"]
 _OUTPUTS = ("normalized.csv", "rejects.csv", "warnings.csv", "summary.json")
+
+
+def check_reject_size(rejects: pd.DataFrame, limits: Limits) -> None:
+    """Refuse a chunk in which one record's reject lines exceed `reject_chars_per_row`."""
+    if rejects.empty:
+        return
+    sizes = np.zeros(len(rejects), dtype=np.int64)
+    for position in range(rejects.shape[1]):
+        lengths = rejects.iloc[:, position].astype("string").str.len()
+        sizes += lengths.fillna(0).to_numpy(dtype=np.int64)
+    rows = rejects["source_row"].to_numpy()
+    per_record = pd.Series(sizes).groupby(rows).sum()
+    if int(per_record.max()) > limits.reject_chars_per_row:
+        worst = per_record.index[int(np.argmax(per_record.to_numpy()))]
+        lines = int((rows == worst).sum())
+        raise InputError(
+            f"record {worst} would write more than {limits.reject_chars_per_row} characters to "
+            f"rejects.csv ({lines} problem line(s), each repeating the record; "
+            f"limit {limits.setting('reject_chars_per_row')})"
+        )
 
 
 def _reason_keys(issues: pd.DataFrame) -> Counter[str]:

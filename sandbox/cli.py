@@ -13,14 +13,21 @@ from sandbox.serve import serve
     "--token",
     envvar="KINDFUL_SANDBOX_TOKEN",
     default=None,
-    help="Accepted API token (env KINDFUL_SANDBOX_TOKEN); a random one is printed if unset.",
+    help=(
+        "Accepted API token; a random one is printed if unset. Prefer the environment "
+        "variable KINDFUL_SANDBOX_TOKEN: an option's value is visible to every user in `ps`."
+    ),
 )
 @click.option("--db", type=click.Path(dir_okay=False), default=None, help="SQLite file for state.")
 @click.option(
     "--processing-delay", type=float, default=0.5, show_default=True, help="Seconds per job."
 )
 def sandbox_command(port: int, token: str | None, db: str | None, processing_delay: float) -> None:
-    """Serve a Kindful Imports API sandbox on 127.0.0.1."""
+    """Serve a Kindful Imports API sandbox on 127.0.0.1.
+
+    data_url files are fetched from loopback hosts only; KINDFUL_SANDBOX_FETCH_HOSTS lists more
+    (e.g. "*.amazonaws.com" to rehearse with a real bucket).
+    """
     serve(
         port=port,
         token=token,

@@ -3,6 +3,12 @@
 Strict like Kindful (002): UTF-8, no BOM, CSV with a header of Kindful column names, JSON as
 one object per line (not an array), gzip only when `compression` says so. Anything that
 cannot be read makes the job `load_failed` with a message.
+
+The sandbox fetches what any caller names, so it fetches only from loopback addresses (the
+embedded S3, a test's file server) unless `KINDFUL_SANDBOX_FETCH_HOSTS` lists more hosts
+(comma-separated names, `*.suffix` patterns, or `*`; a rehearsal against a real bucket needs
+e.g. `*.amazonaws.com`), and follows no redirect: a data_url must not reach the cloud metadata
+address or an internal service through the sandbox.
 """
 
 from __future__ import annotations
@@ -10,9 +16,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import ipaddress
 import json
+import os
 import zlib
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -20,6 +30,7 @@ from sandbox.request import ImportSpec
 
 NumberedRow = tuple[int, dict[str, Any]]
 _BOM = b"\xef\xbb\xbf"
+FETCH_HOSTS_ENV = "KINDFUL_SANDBOX_FETCH_HOSTS"
 
 
 class LoadFailed(Exception):
@@ -37,11 +48,41 @@ def load_rows(spec: ImportSpec, *, timeout: float = 30.0) -> list[NumberedRow]:
     return parse_body(raw, spec.data_type or "csv")
 
 
-def _download(url: str, timeout: float) -> bytes:
+def fetch_refusal(url: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the sandbox will not fetch `url` (None when it will): loopback hosts, plus the
+    hosts `KINDFUL_SANDBOX_FETCH_HOSTS` lists."""
+    env = os.environ if environ is None else environ
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return "data_url must be an http(s) URL"
+    if host == "localhost" or _is_loopback(host):
+        return None
+    for pattern in (p.strip().lower() for p in env.get(FETCH_HOSTS_ENV, "").split(",")):
+        if pattern in ("*", host) or (pattern.startswith("*.") and host.endswith(pattern[1:])):
+            return None
+    return f"data_url host {host} is not allowed (loopback only unless {FETCH_HOSTS_ENV} lists it)"
+
+
+def _is_loopback(host: str) -> bool:
     try:
-        response = httpx.get(url, timeout=timeout, follow_redirects=True)
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _download(url: str, timeout: float) -> bytes:
+    refusal = fetch_refusal(url)
+    if refusal is not None:
+        raise LoadFailed(f"data_url could not be fetched: {refusal}")
+    try:
+        response = httpx.get(url, timeout=timeout, follow_redirects=False)
     except httpx.HTTPError as exc:
         raise LoadFailed(f"data_url could not be fetched: {type(exc).__name__}") from None
+    if response.is_redirect:
+        raise LoadFailed(
+            f"data_url could not be fetched: HTTP {response.status_code}, a redirect (not followed)"
+        )
     if response.status_code >= 400:
         raise LoadFailed(f"data_url could not be fetched: HTTP {response.status_code}")
     return response.content

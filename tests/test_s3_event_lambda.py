@@ -110,6 +110,7 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "KINDFUL_ETL_PREFECT_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KINDFUL_ETL_DROP_BUCKETS", "kindful-etl-drops")
     monkeypatch.setattr(s3_lambda, "_sleep", lambda seconds: None)
 
 
@@ -291,7 +292,9 @@ def test_without_a_sequencer_the_version_then_the_etag_identify_the_write() -> N
     ],
 )
 def test_the_drop_filter(key: str, reason: str | None) -> None:
-    drop_filter = DropFilter.from_env({"KINDFUL_ETL_DROP_PREFIX": "inbox/"})
+    drop_filter = DropFilter.from_env(
+        {"KINDFUL_ETL_DROP_PREFIX": "inbox/", "KINDFUL_ETL_DROP_BUCKETS": "b"}
+    )
     why = drop_filter.why_not(DroppedObject(bucket="b", key=key))
     assert (why is None) if reason is None else (why is not None and reason in why)
 
@@ -309,7 +312,9 @@ def test_the_suffixes_come_from_the_environment() -> None:
         ".tsv",
         ".txt",
     )
-    anything = DropFilter.from_env({"KINDFUL_ETL_DROP_SUFFIXES": "*"})
+    anything = DropFilter.from_env(
+        {"KINDFUL_ETL_DROP_SUFFIXES": "*", "KINDFUL_ETL_DROP_BUCKETS": "b"}
+    )
     assert anything.why_not(DroppedObject(bucket="b", key="x.bin")) is None
 
 
