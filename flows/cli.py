@@ -262,7 +262,14 @@ def main() -> None:
     os.environ.setdefault(
         "PREFECT_LOGGING_SETTINGS_PATH", str(Path(__file__).with_name("logging.yml"))
     )
-    cli()
+    from flows.stopping import EXIT_STOPPED, MESSAGE, Stopped, stop_on_signals
+
+    stop_on_signals()
+    try:
+        cli()
+    except Stopped:
+        click.echo(MESSAGE, err=True)
+        sys.exit(EXIT_STOPPED)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`kindful-etl import`: pick the settings (real or embedded), run the flow, print the table.
 
-Exit status: 0 complete, 1 a Kindful job failed, 2 bad input or settings (one line on stderr).
+Exit status: 0 complete, 1 a Kindful job failed, 2 bad input or settings (one line on stderr),
+130 stopped by Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -135,11 +136,12 @@ def run_import_command(
             batch_rows=batch_rows,
         ) as settings:
             from flows.import_export import BAD_INPUT, import_export
+            from flows.prefect_api import prefect_api
             from flows.run_settings import use_settings
             from pipelines.stage_s3 import redact_url
 
             # Settings and a signed source URL stay in this process: Prefect stores parameters.
-            with use_settings(settings, source):
+            with prefect_api(), use_settings(settings, source):
                 state = import_export(
                     source=redact_url(source) if "://" in source else source,
                     data_format=options.data_format,

@@ -554,6 +554,7 @@ def test_end_to_end_an_s3_drop_delivered_twice_through_the_lambda_imports_once(
     monkeypatch.setenv("PREFECT_API_URL", stack.api_url)
     monkeypatch.delenv("PREFECT_API_KEY", raising=False)
     monkeypatch.setenv("KINDFUL_ETL_DROP_PREFIX", "inbox/")
+    monkeypatch.setenv("KINDFUL_ETL_DROP_BUCKETS", "kindful-etl-drops/inbox/")
     first = handler(notification, None)
     second = handler(notification, None)
     assert first == second
