@@ -2,20 +2,30 @@
 
 A batch counts as done only once its job is reconciled, never at submit. A batch with the same
 content, settings and Kindful target as one already done is skipped; one submitted but not
-reconciled is polled by its job id, not resubmitted. SQLite by default; any SQLAlchemy URL
-(PostgreSQL) when several workers share it or their disks do not survive.
+reconciled is polled by its job id, not resubmitted. SQLite by default; PostgreSQL (psycopg 3)
+when several workers share it or their disks do not survive.
+
+The schema is alembic's (`pipelines/ledger_migrations/`), brought to the head revision the first
+time a process opens a ledger URL; a ledger made before migrations existed is adopted in place.
+Every registration is an insert-on-conflict, so workers sharing one ledger cannot race each other
+into a duplicate or an error. Leases (`acquire_lease`) give one holder at a time a named lock
+that lapses on its own when a killed worker stops renewing it.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import secrets
+import threading
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = sa.MetaData()
 
@@ -73,6 +83,24 @@ job_claims = sa.Table(
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# A named lock with an expiry (migration 0002): one holder at a time, lapsing unless renewed.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+MIGRATIONS = Path(__file__).with_name("ledger_migrations")
+BASELINE_REVISION = "0001"  # the schema `metadata.create_all` made before migrations existed
+# pg_advisory_xact_lock key ("kfetlldg"): first opens from several workers upgrade one at a time.
+_PG_MIGRATION_LOCK = 0x6B6665746C6C6467
+_MIGRATION_TRIES = 8
+_LEASE_POLL_SECONDS = 0.2
+_SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
 # Batch states, in order. Only "complete" (and "skipped", which points at a complete one) is done.
 WRITTEN, STAGED, SUBMITTED, COMPLETE, FAILED, SKIPPED = (
     "written",
@@ -121,8 +149,15 @@ def new_run_id() -> str:
 
 
 def database_url(location: str) -> str:
-    """A SQLAlchemy URL as given, or a SQLite file path turned into one."""
+    """A SQLAlchemy URL, or a SQLite file path turned into one.
+
+    A bare `postgresql://` (or `postgres://`) URL gets the psycopg 3 driver kindful-etl ships,
+    where SQLAlchemy would otherwise look for psycopg2.
+    """
     if "://" in location:
+        scheme, rest = location.split("://", 1)
+        if scheme in ("postgresql", "postgres"):
+            return f"postgresql+psycopg://{rest}"
         return location
     path = Path(location).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,12 +179,125 @@ def _batch(row: sa.Row[Any]) -> BatchRecord:
     )
 
 
+_migrated: set[tuple[str, int, int]] = set()
+_migration_lock = threading.Lock()
+
+
+def _schema_key(engine: sa.Engine) -> tuple[str, int, int] | None:
+    """What identifies a migrated database in this process; None when it cannot be cached.
+
+    A SQLite file is known by its inode too, so a ledger deleted and made anew at the same path
+    is migrated again; an in-memory SQLite database is new with every engine.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return (url.render_as_string(hide_password=False), 0, 0)
+    if url.database in (None, "", ":memory:") or "mode=memory" in str(url.query):
+        return None
+    try:
+        found = Path(url.database).stat()
+    except OSError:
+        return None
+    return (str(Path(url.database).resolve()), found.st_dev, found.st_ino)
+
+
+def _upgrade(db: sa.Connection) -> None:
+    """Adopt a pre-migration ledger (stamp the baseline), then upgrade to head, on `db`."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.attributes["connection"] = db
+    tables = set(sa.inspect(db).get_table_names())
+    if "alembic_version" not in tables and "sources" in tables:
+        command.stamp(config, BASELINE_REVISION)
+    command.upgrade(config, "head")
+
+
+def _retryable(error: sa.exc.DBAPIError) -> bool:
+    """A concurrent first open: SQLite busy past its timeout, or another process's DDL won."""
+    text = str(error.orig).lower()
+    return any(word in text for word in ("locked", "busy", "already exists", "duplicate"))
+
+
+def _migrate(engine: sa.Engine) -> None:
+    """Bring the schema to head in one transaction that excludes other migrating processes.
+
+    PostgreSQL: a transaction-scoped advisory lock, with transactional DDL. SQLite: BEGIN
+    IMMEDIATE takes the write lock first (DDL is transactional there too). Errors from a
+    process that did not take that path (an older kindful-etl creating tables) are retried.
+    """
+    for attempt in range(_MIGRATION_TRIES):
+        try:
+            with engine.connect() as db:
+                if engine.dialect.name == "postgresql":
+                    db.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+                else:
+                    db.exec_driver_sql("BEGIN IMMEDIATE")
+                _upgrade(db)
+                db.commit()
+            return
+        except sa.exc.DBAPIError as error:
+            if attempt == _MIGRATION_TRIES - 1 or not _retryable(error):
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+
+
+def ensure_schema(engine: sa.Engine) -> None:
+    """Migrate a database once per process (later opens of the same URL cost nothing)."""
+    with _migration_lock:
+        key = _schema_key(engine)
+        if key is not None and key in _migrated:
+            return
+        _migrate(engine)
+        key = _schema_key(engine)
+        if key is not None:
+            _migrated.add(key)
+
+
+def _insert(db: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which has ON CONFLICT (the race-free registration)."""
+    if db.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _lease_clock(db: sa.Connection, ttl: float) -> tuple[Any, Any]:
+    """Now and now + ttl as SQL: PostgreSQL's clock, so workers with skewed clocks agree;
+    SQLite's ledger is a local file, so its processes share this machine's clock."""
+    if db.dialect.name == "postgresql":
+        now = sa.func.now()
+        return now, now + sa.literal(timedelta(seconds=ttl), sa.Interval())
+    stamp = sa.DateTime(timezone=True)
+    start = _now()
+    return sa.literal(start, stamp), sa.literal(start + timedelta(seconds=ttl), stamp)
+
+
+def _check_lease(name: str, holder: str, ttl: float | None = None) -> None:
+    """Names and holders are short printable ASCII (never echoed: never put a token in one)."""
+    for what, value in (("name", name), ("holder", holder)):
+        if not (0 < len(value) <= 200 and value.isascii() and value.isprintable()):
+            raise ValueError(f"a lease {what} must be 1-200 printable ASCII characters")
+    if ttl is not None and not ttl > 0:
+        raise ValueError("a lease's ttl must be positive")
+
+
 class Ledger:
-    """Run and batch bookkeeping over SQLAlchemy Core."""
+    """Run and batch bookkeeping over SQLAlchemy Core, on SQLite or PostgreSQL."""
 
     def __init__(self, location: str) -> None:
-        self.engine = sa.create_engine(database_url(location))
-        metadata.create_all(self.engine)
+        url = database_url(location)
+        if url.startswith("sqlite"):
+            # Writers queue for SQLite's one write lock; many workers on one file wait their turn.
+            self.engine = sa.create_engine(url, connect_args={"timeout": 30})
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name not in _SUPPORTED_DIALECTS:
+            dialect = self.engine.dialect.name
+            self.engine.dispose()
+            raise ValueError(f"the ledger runs on SQLite or PostgreSQL, not {dialect}")
+        ensure_schema(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -164,20 +312,21 @@ class Ledger:
         settings: dict[str, Any],
         run_id: str | None = None,
     ) -> str:
-        """Record a new run of a source (registered once per URI and content)."""
+        """Record a new run of a source (registered once per URI and content, race-free)."""
         run_id = run_id or new_run_id()
         with self.engine.begin() as db:
+            # Another worker may register the same source at this moment: the insert then waits
+            # for it and does nothing, and the select reads the one row both share.
+            db.execute(
+                _insert(db, sources)
+                .values(uri=source_uri, content_hash=source_hash, first_seen_at=_now())
+                .on_conflict_do_nothing(index_elements=[sources.c.uri, sources.c.content_hash])
+            )
             source_id = db.execute(
                 sa.select(sources.c.id).where(
                     sources.c.uri == source_uri, sources.c.content_hash == source_hash
                 )
-            ).scalar()
-            if source_id is None:
-                source_id = db.execute(
-                    sources.insert().values(
-                        uri=source_uri, content_hash=source_hash, first_seen_at=_now()
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
+            ).scalar_one()
             db.execute(
                 runs.insert().values(
                     run_id=run_id,
@@ -216,7 +365,11 @@ class Ledger:
         return best[0] if best else None
 
     def record_batch(self, run_id: str, number: int, **fields: Any) -> None:
-        """Insert or update one batch of a run; dict fields are stored as JSON."""
+        """Insert or update one batch of a run; dict fields are stored as JSON.
+
+        Updated in place when it exists (an update may carry only the changed fields), else
+        inserted with an ON CONFLICT update, so two writers of one batch never collide.
+        """
         values = {
             k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
             for k, v in fields.items()
@@ -229,7 +382,15 @@ class Ledger:
                 .values(**values)
             ).rowcount
             if not updated:
-                db.execute(batches.insert().values(run_id=run_id, number=number, **values))
+                # A first record (which carries every required field); should another worker
+                # insert the same batch meanwhile, this one's fields win instead of an error.
+                db.execute(
+                    _insert(db, batches)
+                    .values(run_id=run_id, number=number, **values)
+                    .on_conflict_do_update(
+                        index_elements=[batches.c.run_id, batches.c.number], set_=values
+                    )
+                )
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         with self.engine.begin() as db:
@@ -315,21 +476,85 @@ class Ledger:
         """Claim a reconciled job's effect for a run; return the run that holds the claim.
 
         Race-free through the primary key: of two runs claiming one job, one insert wins and
-        the other reads the winner back.
+        the other's does nothing (waiting for the winner to commit), then reads the winner back.
         """
-        try:
-            with self.engine.begin() as db:
-                db.execute(
-                    job_claims.insert().values(
-                        target=target, job_id=job_id, run_id=run_id, claimed_at=_now()
-                    )
-                )
-        except sa.exc.IntegrityError:
-            pass
-        with self.engine.connect() as db:
+        with self.engine.begin() as db:
+            db.execute(
+                _insert(db, job_claims)
+                .values(target=target, job_id=job_id, run_id=run_id, claimed_at=_now())
+                .on_conflict_do_nothing(index_elements=[job_claims.c.target, job_claims.c.job_id])
+            )
             owner: str = db.execute(
                 sa.select(job_claims.c.run_id).where(
                     job_claims.c.target == target, job_claims.c.job_id == job_id
                 )
             ).scalar_one()
             return owner
+
+    def acquire_lease(self, name: str, holder: str, ttl: float, wait: float = 0.0) -> bool:
+        """Take the lease `name` for `ttl` seconds; poll until taken or `wait` seconds pass.
+
+        One atomic statement: insert the lease, or on conflict take it over only where it has
+        expired (or is already this holder's, which extends it). A killed holder's lease lapses
+        after its ttl, so a long job must `renew_lease` well within it. Names are ASCII and
+        never hold a token: name an account by its base URL and a fingerprint of its token.
+        """
+        _check_lease(name, holder, ttl)
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            if self._take_lease(name, holder, ttl):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(remaining, random.uniform(0.5, 1.5) * _LEASE_POLL_SECONDS))
+
+    def _take_lease(self, name: str, holder: str, ttl: float) -> bool:
+        with self.engine.begin() as db:
+            now, expires = _lease_clock(db, ttl)
+            insert = _insert(db, leases).values(
+                name=name, holder=holder, acquired_at=now, expires_at=expires
+            )
+            db.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[leases.c.name],
+                    set_={
+                        "holder": insert.excluded.holder,
+                        "acquired_at": insert.excluded.acquired_at,
+                        "expires_at": insert.excluded.expires_at,
+                    },
+                    where=sa.or_(leases.c.expires_at < now, leases.c.holder == holder),
+                )
+            )
+            current = db.execute(sa.select(leases.c.holder).where(leases.c.name == name)).scalar()
+            return current == holder
+
+    def renew_lease(self, name: str, holder: str, ttl: float) -> bool:
+        """Extend a held lease to `ttl` seconds from now; False if `holder` no longer holds it."""
+        _check_lease(name, holder, ttl)
+        with self.engine.begin() as db:
+            _, expires = _lease_clock(db, ttl)
+            renewed = db.execute(
+                leases.update()
+                .where(leases.c.name == name, leases.c.holder == holder)
+                .values(expires_at=expires)
+            ).rowcount
+        return bool(renewed)
+
+    def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up; only its holder can (anyone else's call changes nothing)."""
+        _check_lease(name, holder)
+        with self.engine.begin() as db:
+            released = db.execute(
+                leases.delete().where(leases.c.name == name, leases.c.holder == holder)
+            ).rowcount
+        return bool(released)
+
+    def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease now (an expired lease has no holder)."""
+        with self.engine.connect() as db:
+            now, _ = _lease_clock(db, 1.0)
+            holder: str | None = db.execute(
+                sa.select(leases.c.holder).where(leases.c.name == name, leases.c.expires_at > now)
+            ).scalar()
+            return holder

@@ -1,4 +1,5 @@
-"""Session-wide fixtures: one Prefect test server, one moto S3, one sandbox Kindful."""
+"""Session-wide fixtures: one Prefect test server, one moto S3, one sandbox Kindful, and a
+throwaway PostgreSQL server for the tests that ask for one."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from postgres import PostgresCluster
 
 # CI runs the same examples every time: a property failure is reproducible, never luck.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
@@ -42,3 +47,32 @@ def moto_s3() -> Iterator[object]:
 @pytest.fixture
 def sandbox_db(tmp_path: Path) -> Path:
     return tmp_path / "sandbox.db"
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL server (Debian's binaries), started when a test first asks for it.
+
+    Each xdist worker that needs one starts its own (own folder, own free port); it stops at the
+    end of the session whatever the tests did, and dies with the test process if that is killed.
+    Missing binaries skip the test, except on CI, where `.ci/run` installs them: there they fail.
+    """
+    from postgres import find_bindir, running_postgres
+
+    bindir = find_bindir()
+    if bindir is None:
+        reason = (
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb): "
+            "apt-get install postgresql, as .ci/run does"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with running_postgres(bindir) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """A database in the throwaway server, shared by this session's tests (a SQLAlchemy URL)."""
+    return postgres_cluster.create_database("kindful_etl")

@@ -1,0 +1,1 @@
+"""One module per schema version; alembic skips this file."""
