@@ -10,6 +10,7 @@ never in client headers, reprs, logs or the errors raised.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -35,6 +36,7 @@ from pipelines.kindful_models import (
     MAX_INLINE_ROWS,
     Campaign,
     CustomField,
+    ErrorAnswer,
     Fund,
     Group,
     ImportJob,
@@ -43,12 +45,46 @@ from pipelines.kindful_models import (
     ImportStats,
     OrganizationDetails,
     QueryPage,
+    submit_answer,
 )
 from pipelines.kindful_settings import KindfulSettings
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["KindfulClient"]
+
+
+class _DistinctNotifications:
+    """Notifications in the order first seen, each once (by its `id`, else its content)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._seen: set[str] = set()
+
+    def add(self, results: Any) -> int:
+        """Keep the new ones among `results`; returns how many were new."""
+        if not isinstance(results, list):
+            return 0
+        before = len(self.items)
+        for note in results:
+            if not isinstance(note, dict):
+                continue
+            key = (
+                f"id:{note['id']}"
+                if note.get("id") is not None
+                else "body:" + json.dumps(note, sort_keys=True, default=str)
+            )
+            if key not in self._seen:
+                self._seen.add(key)
+                self.items.append(note)
+        return len(self.items) - before
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 class _KindfulAuth(httpx.Auth):
@@ -239,30 +275,55 @@ class KindfulClient:
     # -- imports -----------------------------------------------------------------------------
 
     def submit_import(self, request: ImportRequest) -> ImportJob:
-        """POST /imports; inline data above 100 rows is refused here, before any request."""
+        """POST /imports; inline data above 100 rows is refused here, before any request.
+
+        A refusal, whether an HTTP error or a 2xx `{status: "error", message,
+        validation_messages}` (001), raises KindfulRejected with Kindful's words.
+        """
         if request.data is not None and len(request.data) > MAX_INLINE_ROWS:
             raise KindfulInlineLimitError(
                 f"{len(request.data)} inline rows; Kindful takes at most {MAX_INLINE_ROWS}"
                 " (send a data_url file instead)"
             )
         body = self._call("POST", "imports", json=request.to_body(), resend_safe=False)
-        return ImportJob.model_validate(body)
+        answer = submit_answer(body)
+        if isinstance(answer, ErrorAnswer):
+            raise KindfulRejected(
+                answer.message or "import refused",
+                method="POST",
+                path="imports",
+                validation_messages=answer.validation_messages,
+            )
+        return answer
 
     def get_import(self, job_id: str, *, all_notifications: bool = True) -> ImportResult:
-        """GET /imports/{id}; follows notification pages unless told not to."""
+        """GET /imports/{id}, with every notification Kindful lets us read.
+
+        001 shows `notifications: {page: 0, count: N, results}` and no way to reach a second
+        page. When `count` exceeds what came back, `?page=1, 2, ...` is tried, but nothing
+        relies on it: asking stops as soon as an answer repeats notifications already seen or
+        brings none, each notification (by `id`) is kept once, and what stays out of reach is
+        left to `ImportResult.notifications_unread`.
+        """
         body = self._call("GET", f"imports/{job_id}")
-        block = body.get("notifications") or {}
-        notes: list[dict[str, Any]] = list(block.get("results") or [])
-        count = int(block.get("count") or 0)
-        page = int(block.get("page") or 0)
-        while all_notifications and len(notes) < count:
-            page += 1
-            more = self._call("GET", f"imports/{job_id}", params={"page": page})
-            results = (more.get("notifications") or {}).get("results") or []
-            if not results:
-                break
-            notes += results
-        return ImportResult.from_api(body, notes)
+        block = body.get("notifications") if isinstance(body, dict) else None
+        notes = _DistinctNotifications()
+        count = 0
+        if isinstance(block, dict):
+            notes.add(block.get("results"))
+            count = _count(block.get("count"))
+            page = _count(block.get("page"))
+            # Bounded: one ask per page the first answer's size implies, and one more.
+            asks = -(-count // max(1, len(notes.items)))
+            while all_notifications and len(notes.items) < count and asks > 0:
+                asks -= 1
+                page += 1
+                more = self._call("GET", f"imports/{job_id}", params={"page": page})
+                more_block = more.get("notifications") if isinstance(more, dict) else None
+                results = more_block.get("results") if isinstance(more_block, dict) else None
+                if notes.add(results) == 0:
+                    break  # a repeat or nothing: this Kindful does not page this way
+        return ImportResult.from_api(body, notes.items, max(count, len(notes.items)))
 
     def wait_for_import(
         self,

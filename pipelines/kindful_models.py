@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DataFormat = Literal[
     "contact",
@@ -67,6 +67,18 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
+class ErrorAnswer(_Answer):
+    """001's error body: `{status: "error", message, validation_messages}`.
+
+    Also what a refused POST /imports returns (e.g. "Couldn't find contact information for
+    transaction") and what GET /custom_fields answers for an unknown group.
+    """
+
+    status: Literal["error"]
+    message: str = ""
+    validation_messages: list[str] = Field(default_factory=list)
+
+
 class ImportJob(_Answer):
     """POST /imports answer: `{"id": "<uuid>", "status": "pending"}`."""
 
@@ -74,23 +86,69 @@ class ImportJob(_Answer):
     status: str
 
 
+def submit_answer(body: Any) -> ImportJob | ErrorAnswer:
+    """What POST /imports said: a queued job, or the whole request refused."""
+    if isinstance(body, dict) and body.get("status") == "error":
+        return ErrorAnswer.model_validate(body)
+    return ImportJob.model_validate(body)
+
+
 class Notification(_Answer):
-    """A dropped or questionable row; the sandbox puts the 1-based file row in object.row."""
+    """A note on a job: `object` is the affected record (001), a transaction, contact, ...
+
+    It carries no row number: a note is tied to the rows sent by the record's external id
+    (`object.external_id`, or `object.contact.external_id` for a contact's).
+    """
 
     code: str
     desc: str = ""
     id: int | str | None = None
     status: str | None = None
-    object: dict[str, Any] = Field(default_factory=dict)
+    object: dict[str, Any] | None = None
 
     @property
-    def row(self) -> int | None:
-        value = self.object.get("row")
-        return value if isinstance(value, int) else None
+    def record(self) -> dict[str, Any]:
+        return self.object if isinstance(self.object, dict) else {}
+
+    @property
+    def record_type(self) -> str | None:
+        value = self.record.get("record_type")
+        return value if isinstance(value, str) else None
+
+    @property
+    def external_id(self) -> str | None:
+        return _text(self.record.get("external_id"))
+
+    @property
+    def contact_external_id(self) -> str | None:
+        contact = self.record.get("contact")
+        return _text(contact.get("external_id")) if isinstance(contact, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    """An external id as text: Kindful shows ids as strings, numbers or null."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value)
+    return text or None
+
+
+class NotificationPage(_Answer):
+    """001: `notifications: {page, count, results}`; how to reach other pages is undocumented."""
+
+    page: int = 0
+    count: int = 0
+    results: list[Notification] = Field(default_factory=list)
 
 
 class ImportResult(_Answer):
-    """GET /imports/{id}: status, created (`stats`) and updated (`update_stats`) counts."""
+    """GET /imports/{id}: status, created (`stats`) and updated (`update_stats`) counts.
+
+    001's `ready` job has `stats: {}`, `update_stats: {}` and no `notifications` key; a complete
+    one lists only non-zero `stats` and a zero-filled `update_stats`. `notifications` here is
+    every distinct notification read (over however many answers), `notification_count` what
+    Kindful's `count` said.
+    """
 
     id: str
     status: str
@@ -100,6 +158,12 @@ class ImportResult(_Answer):
     notification_count: int = 0
     message: str | None = None
 
+    @field_validator("status", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        """001's prose writes "Complete", "Load_failed"; its JSON, lowercase."""
+        return value.lower() if isinstance(value, str) else value
+
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
@@ -108,11 +172,26 @@ class ImportResult(_Answer):
     def succeeded(self) -> bool:
         return self.status == "complete"
 
+    @property
+    def notifications_unread(self) -> int:
+        """Notifications Kindful counted that could not be read (pages out of reach)."""
+        return max(0, self.notification_count - len(self.notifications))
+
     @classmethod
-    def from_api(cls, body: dict[str, Any], notifications: list[dict[str, Any]]) -> ImportResult:
-        block = body.get("notifications") or {}
-        count = block.get("count", len(notifications)) if isinstance(block, dict) else 0
+    def from_api(
+        cls,
+        body: dict[str, Any],
+        notifications: list[dict[str, Any]] | None = None,
+        count: int | None = None,
+    ) -> ImportResult:
+        """The answer, with the notifications gathered from it (and any further pages)."""
+        block = body.get("notifications")
+        page = NotificationPage.model_validate(block) if isinstance(block, dict) else None
         fields = {k: v for k, v in body.items() if k != "notifications"}
+        if notifications is None:
+            notifications = [n.model_dump() for n in page.results] if page else []
+        if count is None:
+            count = max(page.count, len(notifications)) if page else len(notifications)
         return cls.model_validate(
             {**fields, "notifications": notifications, "notification_count": count}
         )
@@ -172,3 +251,21 @@ class CustomField(_Answer):
     name: str
     field_type: str | None = None
     field_values: list[str] | None = None
+
+
+class CustomFieldGroup(_Answer):
+    id: int
+    name: str
+
+
+class EmailExists(_Answer):
+    """GET /contacts/email_exist."""
+
+    exist: bool
+
+
+class QueryErrorAnswer(_Answer):
+    """A query Kindful refused: `{query_token, errors: ["query 'example' does not exist"]}`."""
+
+    query_token: str | None = None
+    errors: list[str]

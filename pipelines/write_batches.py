@@ -2,7 +2,8 @@
 
 Batch k always holds accepted rows [k*N, (k+1)*N) in file order, whatever the read chunk size,
 so a re-run produces byte-identical batches and the ledger can recognize work already done by
-the batch's content hash. The files are UTF-8 without BOM (002: Kindful refuses a BOM).
+the batch's content hash. The files are UTF-8 without BOM (002: Kindful refuses a BOM). Beside
+each batch, its id index (batch_index) ties Kindful's notifications back to source rows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.batch_index import INDEX_SUFFIX, write_index
 from pipelines.csv_out import write_csv
 from pipelines.source_rows import SourceRows
 
@@ -33,6 +35,7 @@ class Batch:
     rows: int
     content_hash: str  # sha256 of the uncompressed CSV
     source_rows: SourceRows  # 1-based source record number of each batch row
+    index_path: Path | None = None  # its external ids by record kind (batch_index)
 
     @property
     def name(self) -> str:
@@ -54,8 +57,9 @@ class BatchWriter:
         if self.batch_rows < 1:
             raise ValueError("batch_rows must be at least 1")
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for old in self.out_dir.glob("batch-*.csv.gz"):
-            old.unlink()
+        for pattern in ("batch-*.csv.gz", f"batch-*{INDEX_SUFFIX}"):
+            for old in self.out_dir.glob(pattern):
+                old.unlink()
 
     def add(self, accepted: pd.DataFrame) -> list[Batch]:
         """Take one chunk's accepted rows (index = 0-based record numbers); return new batches."""
@@ -78,6 +82,8 @@ class BatchWriter:
         """Remove the batches written so far: a run that failed part way submits none."""
         for batch in self.batches:
             batch.path.unlink(missing_ok=True)
+            if batch.index_path is not None:
+                batch.index_path.unlink(missing_ok=True)
         self.batches.clear()
         self._pending, self._pending_rows = [], 0
 
@@ -93,12 +99,14 @@ class BatchWriter:
         path = self.out_dir / f"batch-{number:05d}.csv.gz"
         # mtime=0: the gzip bytes depend only on the content.
         path.write_bytes(gzip.compress(text, compresslevel=GZIP_LEVEL, mtime=0))
+        index_path = write_index(self.out_dir / f"batch-{number:05d}{INDEX_SUFFIX}", batch_frame)
         batch = Batch(
             number=number,
             path=path,
             rows=len(batch_frame),
             content_hash=hashlib.sha256(text).hexdigest(),
             source_rows=SourceRows(batch_frame.index.to_numpy(dtype="int64") + 1),
+            index_path=index_path,
         )
         self.batches.append(batch)
         return batch

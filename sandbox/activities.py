@@ -8,14 +8,14 @@ from typing import Any
 from sandbox.context import ImportContext
 from sandbox.designations import resolve_designation
 from sandbox.formats import ActivitySpec
-from sandbox.matching import activity_keys, decide, match_activity, updatable_columns
+from sandbox.matching import activity_keys, decide, match_activity
 from sandbox.store import Record
 from sandbox.validation import Row
 
 _DESIGNATION_INPUTS = frozenset(
     {
         "campaign", "campaign_id", "parent_campaign", "parent_campaign_id", "fund", "fund_id",
-        "event", "event_id", "cause", "cause_id", "team", "team_id", "team_member_first_name",
+        "cause", "cause_id", "team", "team_id", "team_member_first_name",
         "team_member_last_name", "team_member_id",
     }
 )  # fmt: skip
@@ -29,13 +29,12 @@ def apply_activity(ctx: ImportContext, row: Row, contact: Record) -> None:
     external_id = values.get(spec.id_column)
     ext = None if external_id is None else str(external_id)
     if spec.kind == "transaction" and ext is not None and _is_split_id(ctx, ext):
-        ctx.outcome.notify(
+        # 001: "If the id does overlap with an existing transaction it will be dropped and a
+        # notification added"; code and desc are 001's example's.
+        ctx.notify(
             "transaction_id_reused_with_split",
             f"transaction can't have same external_id as split transaction {ext}",
-            row.number,
-            dropped=True,
-            id=row.contact_id,
-            transaction_id=ext,
+            ctx.draft(row.contact, values),
         )
         return
     how = ctx.match_by(spec.kind)
@@ -68,18 +67,11 @@ def _create(
 ) -> None:
     values = row.activity
     data = _fields(spec, values)
-    required_on = row.number if spec.kind == "transaction" else None
-    data.update(resolve_designation(ctx, values, fund_required_on_row=required_on))
-    if values.get(spec.id_column) is None:
+    data.update(resolve_designation(ctx, values))
+    generated = values.get(spec.id_column) is None
+    if generated:
         # 001: "If a transaction_id isn't provided then we will generate a guid for it".
         data["guid"] = str(uuid.uuid4())
-        ctx.outcome.notify(
-            "generated_id",
-            f"no {spec.id_column}: Kindful generated one, so importing this row again "
-            f"creates another {spec.kind}",
-            row.number,
-            id=row.contact_id,
-        )
     record = ctx.store.insert(
         ctx.app,
         spec.kind,
@@ -91,6 +83,13 @@ def _create(
         keys=activity_keys(spec.kind, data),
     )
     ctx.created[spec.kind].add(record.pk)
+    if generated:
+        ctx.notify(
+            "generated_id",
+            f"no {spec.id_column}: Kindful generated one, so importing this row again "
+            f"creates another {spec.kind}",
+            ctx.stored(record),
+        )
 
 
 def _update(
@@ -101,12 +100,11 @@ def _update(
     contact: Record,
     updated_at: float,
 ) -> None:
+    # update_columns_only / _except are "coming soon" in 001: every column given is updated.
     fields = _fields(spec, values)
-    columns = updatable_columns(fields, ctx.columns_only(spec.kind), ctx.columns_except(spec.kind))
-    record.data.update({col: fields[col] for col in columns})
-    if any(col in _DESIGNATION_INPUTS for col in columns):
-        chosen = {col: fields[col] for col in columns}
-        record.data.update(resolve_designation(ctx, chosen, default_campaign=False))
+    record.data.update(fields)
+    if any(col in _DESIGNATION_INPUTS for col in fields):
+        record.data.update(resolve_designation(ctx, fields, default_campaign=False))
     record.parent_pk = contact.pk
     record.updated_at = updated_at
     record.sync_version += 1

@@ -1,7 +1,7 @@
 """The FastAPI app: Kindful's paths under both base paths, auth, fault injection.
 
 `/api/v1/...` is direct access (`Token token="..."`), `/admin/oauth2/api/v1/...` the OAuth2
-partner path (`Bearer ...`); both accept either header style.
+partner path (`Bearer ...`); each takes only its own header style.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox.admin import admin_router
+from sandbox.auth import BEARER, TOKEN
 from sandbox.http_errors import Unauthenticated, error, not_found, unauthenticated
 from sandbox.query import QueryError
 from sandbox.request import RequestRejected
@@ -31,9 +32,13 @@ def sandbox_of(request: Request) -> Sandbox:
     return sandbox
 
 
+OAUTH_BASE = "/admin/oauth2/api/v1"
+
+
 def require_app(request: Request) -> str:
-    """The calling app, from the Authorization header; 401 otherwise."""
-    app = sandbox_of(request).auth.app_for(request.headers.get("authorization"))
+    """The calling app, from the Authorization header in its base path's style; 401 otherwise."""
+    style = BEARER if request.url.path.startswith(OAUTH_BASE + "/") else TOKEN
+    app = sandbox_of(request).auth.app_for(request.headers.get("authorization"), style)
     if app is None:
         raise Unauthenticated
     return app
@@ -64,7 +69,8 @@ async def submit_import(request: Request, app: App, sandbox: SandboxDep) -> Resp
         job = await run_in_threadpool(sandbox.submit, app, body)
     except RequestRejected as exc:
         return error(422, exc.message, exc.validation_messages)
-    return JSONResponse({"id": job.id, "status": job.status})
+    # 001's answer says "pending" while GET shows the job "ready" (a pending synonym, 001).
+    return JSONResponse({"id": job.id, "status": "pending"})
 
 
 @api.get("/imports/stats")
@@ -76,6 +82,7 @@ def import_stats(app: App, sandbox: SandboxDep) -> dict[str, Any]:
 def import_status(
     job_id: str, app: App, sandbox: SandboxDep, page: Annotated[int, Query(ge=0)] = 0
 ) -> Response:
+    """001 documents no paging; `page` is read only when the paging knobs ask for it."""
     status = sandbox.job_status(app, job_id, page)
     if status is None:
         return error(404, f"No import job {job_id}")

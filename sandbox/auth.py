@@ -1,7 +1,8 @@
 """Who is calling: the token in `Authorization` names the app (one token, one app).
 
-Both styles Kindful uses are accepted on both base paths: `Token token="..."` (direct access)
-and `Bearer ...` (OAuth2 partner apps). Tokens are kept only as digests.
+The header style goes with the base path, as Kindful documents its two kinds of access:
+`Token token="..."` on `/api/v1` (direct access), `Bearer ...` on `/admin/oauth2/api/v1`
+(OAuth2 partner apps). The other style is a wrong token (401). Tokens are kept only as digests.
 """
 
 from __future__ import annotations
@@ -16,12 +17,23 @@ _BEARER_STYLE = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
 UNAUTHENTICATED = "You couldn't be authenticated"  # 001, the documented 401 text
 
 
-def token_from_header(header: str | None) -> str | None:
+TOKEN = "token"
+BEARER = "bearer"
+
+
+def token_from_header(header: str | None, style: str | None = None) -> str | None:
+    """The token of a header in `style` (token or bearer; None: either)."""
     if not header:
         return None
     header = header.strip()
-    match = _TOKEN_STYLE.match(header) or _BEARER_STYLE.match(header)
-    return match.group(1) if match else None
+    patterns = {TOKEN: (_TOKEN_STYLE,), BEARER: (_BEARER_STYLE,)}.get(
+        style or "", (_TOKEN_STYLE, _BEARER_STYLE)
+    )
+    for pattern in patterns:
+        match = pattern.match(header)
+        if match:
+            return match.group(1)
+    return None
 
 
 def app_id(token: str) -> str:
@@ -48,8 +60,9 @@ class Authenticator:
     def apps(self) -> list[str]:
         return list(self._digests.values())
 
-    def app_for(self, header: str | None) -> str | None:
-        token = token_from_header(header)
+    def app_for(self, header: str | None, style: str | None = None) -> str | None:
+        """The app whose token the header carries in `style` (None: either style)."""
+        token = token_from_header(header, style)
         if token is None:
             return None
         digest = hashlib.sha256(token.encode()).digest()

@@ -13,7 +13,11 @@ class SandboxConfig:
     fetch_timeout: float = 30.0  # seconds for one data_url download
     allowed_data_url_hosts: frozenset[str] | None = None  # None: any host
     sync_pending_threshold: int = 0  # /imports/stats: sync_enabled while pending_jobs <= this
-    notifications_per_page: int = 100
+    # 001 shows `notifications: {page: 0, count, results}` and no way to ask for a page: by
+    # default every notification is in that one answer. For client tests: at most this many
+    # per answer, and whether `?page=N` reaches the others (else every answer is page 0).
+    notifications_per_page: int | None = None
+    notifications_follow_page: bool = True
     query_page_max: int = 50  # 001: "50 is max and default page size"
     query_token_ttl: float = 300.0  # 001: "expires on inactivity of 5 minutes"
     org_name: str = "Sandbox Organization"

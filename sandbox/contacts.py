@@ -6,12 +6,13 @@ from typing import Any
 
 from sandbox.context import ImportContext
 from sandbox.designations import resolve_named
-from sandbox.matching import contact_keys, decide, match_contact, updatable_columns
+from sandbox.matching import contact_keys, decide, match_contact
+from sandbox.request import CONTACT_NOT_FOUND
 from sandbox.store import Record
 from sandbox.validation import Row, has_contact_name
 
-# Columns that are not stored as contact fields: identity, times, group links.
-_NOT_FIELDS = frozenset({"id", "created_at", "updated_at", "group", "group_id"})
+# Columns that are not stored as contact fields: identity and times.
+_NOT_FIELDS = frozenset({"id", "created_at", "updated_at"})
 
 
 def apply_contact(
@@ -28,15 +29,6 @@ def apply_contact(
     how = ctx.match_by("contact")
     match = match_contact(ctx.store, ctx.app, how, values)
     record = match.record
-    if match.candidates > 1:
-        ctx.outcome.notify(
-            "ambiguous_match",
-            f"{match.candidates} contacts match by {how}; the oldest"
-            f" (id {record.pk if record else None}) was used",
-            row.number,
-            id=contact_id,
-            match_by=how,
-        )
     updated_at = values.get("updated_at")
     decision = decide(
         ctx.action,
@@ -44,6 +36,14 @@ def apply_contact(
         record,
         None if updated_at is None else float(str(updated_at)),
     )
+    notes: list[tuple[str, str]] = []
+    if match.candidates > 1 and record is not None:
+        notes.append(
+            (
+                "ambiguous_match",
+                f"{match.candidates} contacts match by {how}; the oldest (id {record.pk}) was used",
+            )
+        )
     if record is None:
         if not has_contact_name(values):
             _drop_nameless(ctx, row, activity_row)
@@ -56,27 +56,30 @@ def apply_contact(
         and ctx.exception("contact") not in ("create", "insert")
         and updated_at is None
     ):
-        ctx.outcome.notify(
-            "missing_updated_at",
-            "contact matched but the row has no updated_at, so it was not updated",
-            row.number,
-            id=contact_id,
+        # 001: updated_at "Yes if action = update and your updating contact": the gift goes
+        # on, the contact stays as it is.
+        notes.append(
+            (
+                "missing_updated_at",
+                "contact matched but the row has no updated_at, so it was not updated",
+            )
         )
-    _link(ctx, record, contact_id, how, row.number)
+    _link(ctx, record, contact_id, how)
     if contact_id is not None:
         ctx.contact_by_id[contact_id] = record.pk
+    for code, desc in notes:  # after linking: the object carries the row's id when it can
+        ctx.notify(code, desc, ctx.stored(ctx.store.get(record.pk) or record))
     return record
 
 
 def _drop_nameless(ctx: ImportContext, row: Row, activity_row: bool) -> None:
     if activity_row and ctx.format.activity is not None:
-        # 001, the documented validation message.
-        desc = f"Couldn't find contact information for {ctx.format.activity.kind}"
+        desc = CONTACT_NOT_FOUND.format(kind=ctx.format.activity.kind)
         code = "contact_not_found"
     else:
         desc = "first_name and last_name, or company_name, are required"
         code = "missing_required"
-    ctx.outcome.notify(code, desc, row.number, dropped=True, id=row.contact_id)
+    ctx.notify(code, desc, ctx.draft(row.contact, row.activity))
 
 
 def _fields(values: dict[str, Any]) -> dict[str, Any]:
@@ -112,10 +115,8 @@ def _create(ctx: ImportContext, source: Row, how: str) -> Record:
 
 def _update(ctx: ImportContext, record: Record, source: Row) -> None:
     values = source.contact
-    columns = updatable_columns(
-        _fields(values), ctx.columns_only("contact"), ctx.columns_except("contact")
-    )
-    record.data.update({col: values[col] for col in columns})
+    # update_columns_only / _except are "coming soon" in 001: every column given is updated.
+    record.data.update(_fields(values))
     record.updated_at = float(str(values["updated_at"]))
     record.sync_version += 1
     record.linked_version = record.sync_version
@@ -125,35 +126,25 @@ def _update(ctx: ImportContext, record: Record, source: Row) -> None:
 
 
 def _apply_extras(ctx: ImportContext, record: Record, source: Row) -> None:
-    """Group membership and custom field values travel with a create or an update."""
-    changed = False
-    group = resolve_named(ctx, "group", source.contact.get("group"), source.contact.get("group_id"))
-    if group is not None:
-        groups = list(record.data.get("groups", []))
-        if group.pk not in groups:
-            record.data["groups"] = [*groups, group.pk]
-            changed = True
+    """Custom field values travel with a create or an update."""
     if source.custom:
         fields = dict(record.data.get("custom_fields", {}))
         for name, value in source.custom.items():
             resolve_named(ctx, "custom_field", name, None)
             fields[name] = value
         record.data["custom_fields"] = fields
-        changed = True
-    if changed:
         ctx.store.save(record)
 
 
-def _link(ctx: ImportContext, record: Record, contact_id: str | None, how: str, row: int) -> None:
+def _link(ctx: ImportContext, record: Record, contact_id: str | None, how: str) -> None:
     """A row with an id that matched an unlinked contact by another key links it to that id."""
     if contact_id is None or how == "id" or record.external_id is not None:
         return
     if ctx.store.by_external_id(ctx.app, "contact", contact_id) is not None:
-        ctx.outcome.notify(
+        ctx.notify(
             "external_id_in_use",
             f"id {contact_id} already belongs to another contact; contact {record.pk} not linked",
-            row,
-            id=contact_id,
+            ctx.stored(record),
         )
         return
     record.external_id = contact_id

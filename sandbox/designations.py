@@ -1,4 +1,4 @@
-"""Funds, campaigns, groups, events, causes and teams: found by id or name, else created.
+"""Funds, campaigns, causes and teams (and custom fields): found by id or name, else created.
 
 001: these are "created on the fly"; `<x>_id` is the app's identifier for them ("to minimize
 duplicates"), so with the default match_by a known `<x>_id` wins, then the name, and a record
@@ -64,28 +64,14 @@ def resolve_named(
 
 
 def resolve_designation(
-    ctx: ImportContext,
-    values: dict[str, object],
-    *,
-    default_campaign: bool = True,
-    fund_required_on_row: int | None = None,
+    ctx: ImportContext, values: dict[str, object], *, default_campaign: bool = True
 ) -> dict[str, int]:
-    """Fund, campaign (with its parent), event, cause, team and team member of an activity.
+    """Fund, campaign (with its parent), cause, team and team member of an activity.
 
-    `fund_required_on_row`: the row number when the format requires a fund (transactions and
-    splits, 001: fund "Yes (if unknown, pass 'General')"); a missing one becomes General
-    with a notification, since the reference's own examples leave it out.
+    A transaction's or split's fund is required (validation.py), so none is made up here.
     """
     pks: dict[str, int] = {}
-    fund_name, fund_id = values.get("fund"), values.get("fund_id")
-    if fund_required_on_row is not None and fund_name is None and fund_id is None:
-        fund_name = "General"
-        ctx.outcome.notify(
-            "fund_defaulted",
-            "no fund or fund_id given; the General fund was used",
-            fund_required_on_row,
-        )
-    fund = resolve_named(ctx, "fund", fund_name, fund_id)
+    fund = resolve_named(ctx, "fund", values.get("fund"), values.get("fund_id"))
     if fund is not None:
         pks["fund_pk"] = fund.pk
     parent = resolve_named(
@@ -105,9 +91,6 @@ def resolve_designation(
         pks["campaign_pk"] = campaign.pk
     if parent is not None:
         pks["parent_campaign_pk"] = parent.pk
-    event = resolve_named(ctx, "event", values.get("event"), values.get("event_id"))
-    if event is not None:
-        pks["event_pk"] = event.pk
     pks.update(resolve_cause_team(ctx, values))
     return pks
 

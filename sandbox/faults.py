@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,8 @@ class FaultSettings(BaseModel):
     query_results_delay: Annotated[int, Field(ge=0)] = (
         1  # the estimated_results_delay they announce
     )
+    # The next jobs end in these statuses (001's failures), one each, in order, with a message.
+    fail_jobs: list[Literal["load_failed", "failed", "setup_failed", "error"]] = []
     seed: int | None = None
 
 
@@ -66,6 +68,17 @@ class Faults:
             if knobs.rate_500 and self._rng.random() < knobs.rate_500:
                 return 500
             return None
+
+    def take_job_failure(self) -> str | None:
+        """The status the job about to run must end in instead of running, if any."""
+        with self._lock:
+            if not self.settings.fail_jobs:
+                return None
+            status = self.settings.fail_jobs[0]
+            self.settings = self.settings.model_copy(
+                update={"fail_jobs": self.settings.fail_jobs[1:]}
+            )
+            return status
 
     def take_query_not_ready(self) -> int | None:
         """The announced delay when this query page must come back empty, else None."""

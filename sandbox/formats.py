@@ -15,9 +15,9 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "created_at", "updated_at", "occupation", "retired_or_not_employed", "email_opt_in",
     "email_deliverable", "email_deliverable_error_reason", "stripe_customer_id",
     "authorize_customer_id", "paypal_payer_id",
-    # 001, "Creating Groups": groups are created on the fly by name with any contact format.
-    "group", "group_id",
 )  # fmt: skip
+# 001's "Creating Groups" / "Creating Events" name no column to send a group or an event in,
+# so `group`, `group_id`, `event`, `event_id` are unknown columns like any other.
 
 DESIGNATION_COLUMNS: tuple[str, ...] = (
     "campaign", "campaign_id", "parent_campaign", "parent_campaign_id", "fund", "fund_id",
@@ -33,8 +33,6 @@ TRANSACTION_COLUMNS: tuple[str, ...] = (
     "transaction_updated_at", "acknowledged", "transaction_note", "stripe_charge_id",
     "authorize_transaction_id", "paypal_transaction_id", "transaction_type", "was_refunded",
     "check_num", "card_type", "non_tax_deductible_amount_in_cents", "is_donation",
-    # 001, "Creating Events": events on the fly with contact_with_transaction.
-    "event", "event_id",
 )  # fmt: skip
 
 NOTE_COLUMNS: tuple[str, ...] = (
@@ -72,7 +70,7 @@ class ActivitySpec:
     record_type: str  # the stats key, e.g. "Transaction"
     columns: tuple[str, ...]
     required: tuple[str, ...]
-    # One of these must be present (note: message or a body; transaction: fund or fund_id).
+    # One of each group must be present (transaction: fund or fund_id; note: its content).
     one_of: tuple[tuple[str, ...], ...] = ()
 
     @property
@@ -88,19 +86,28 @@ class ActivitySpec:
         return f"{self.kind}_updated_at"
 
 
+# 001, contact_with_transaction: fund "Yes (if unknown, pass 'General')", fund_id "Yes (if
+# unknown, pass '1')": one of the two. Same for split_transaction's fund.
+FUND_REQUIRED = ("fund", "fund_id")
+# 001, contact_with_note: `message` is "Yes", but the format's own example sends only
+# note_subject, note_body and message_body. Any of them is the note's content, the same rule
+# as kindful-etl's validator (schemas/columns.py, contact_with_note's one_of; a test keeps the
+# two equal).
+NOTE_CONTENT = ("message", "note_subject", "note_body", "message_body")
+
 TRANSACTION = ActivitySpec(
     "transaction",
     "Transaction",
     TRANSACTION_COLUMNS + DESIGNATION_COLUMNS + CAUSE_TEAM_COLUMNS,
     ("amount_in_cents", "transaction_time"),
+    (FUND_REQUIRED,),
 )
 NOTE = ActivitySpec(
     "note",
     "Note",
     NOTE_COLUMNS + DESIGNATION_COLUMNS,
     ("note_time",),
-    # 001 lists `message` as required but its own example sends note_body/message_body only.
-    (("message", "note_body", "message_body"),),
+    (NOTE_CONTENT,),
 )
 PLEDGE = ActivitySpec(
     "pledge", "Pledge", PLEDGE_COLUMNS + DESIGNATION_COLUMNS, ("amount_in_cents", "pledge_time")
@@ -141,16 +148,11 @@ class FormatSpec:
         return frozenset(cols)
 
     @property
-    def record_types(self) -> tuple[str, ...]:
-        """The stats keys always reported, zero or not."""
+    def main_kind(self) -> str:
+        """The record a row is about: its activity, a split, else the contact."""
         if self.split:
-            return ("Split Transaction",)
-        types = ["Contact"]
-        if self.activity is not None:
-            types.append(self.activity.record_type)
-        if self.cause_team:
-            types += ["Cause", "Team", "Team Member"]
-        return tuple(types)
+            return "split_transaction"
+        return self.activity.kind if self.activity is not None else "contact"
 
 
 FORMATS: dict[str, FormatSpec] = {
@@ -190,18 +192,19 @@ MATCH_BY_OPTIONS: dict[str, frozenset[str]] = {
     "split_transaction": ACTIVITY_MATCH_BY,
     "campaign": NAMED_MATCH_BY,
     "fund": NAMED_MATCH_BY,
-    "group": NAMED_MATCH_BY,
-    "event": NAMED_MATCH_BY,
+    "group": NAMED_MATCH_BY,  # 001: "performing a match_by group name"; no column to use it
+    "event": NAMED_MATCH_BY,  # 001: "match_by event name or match_by event id"; likewise
     "cause": NAMED_MATCH_BY,
     "team": NAMED_MATCH_BY,
     "team_member": NAMED_MATCH_BY,
 }
 
-# Record kinds the store holds, with the stats key Kindful reports for each.
+# Record kinds the store holds, with the stats key Kindful reports for each. 001: "Kindful
+# stores split transactions in the same table as transactions", so splits count as Transaction.
 RECORD_TYPES: dict[str, str] = {
     "contact": "Contact",
     "transaction": "Transaction",
-    "split_transaction": "Split Transaction",
+    "split_transaction": "Transaction",
     "note": "Note",
     "pledge": "Pledge",
     "non_cash_gift": "Non Cash Gift",
@@ -209,9 +212,14 @@ RECORD_TYPES: dict[str, str] = {
     "fund": "Fund",
     "campaign": "Campaign",
     "group": "Group",
-    "event": "Event",
     "cause": "Cause",
     "team": "Team",
     "team_member": "Team Member",
     "custom_field": "Custom Field",
 }
+
+# 001, "Import Status by Job ID": the update_stats a complete job lists, zero or not.
+UPDATE_STATS_KEYS: tuple[str, ...] = (
+    "Team", "Cause", "Contact", "Team Member", "Transaction", "Custom Field",
+    "Recurring Donation", "Custom Field Group",
+)  # fmt: skip

@@ -13,6 +13,7 @@ from sandbox.contacts import apply_contact
 from sandbox.context import ImportContext
 from sandbox.designations import resolve_cause_team
 from sandbox.outcome import Outcome
+from sandbox.render import contact_object
 from sandbox.request import ImportSpec
 from sandbox.splits import apply_splits
 from sandbox.store import Store
@@ -26,15 +27,16 @@ def run_import(
 ) -> Outcome:
     """Process numbered raw rows; returns the counts and notifications of the job."""
     ctx = ImportContext(store, app, spec)
-    custom = frozenset(spec.custom_fields) | frozenset(spec.custom_field_identifiers)
+    # custom_field_identifiers is "coming soon" in 001: not applied.
+    custom = frozenset(spec.custom_fields)
     _report_unknown_columns(ctx, rows, custom)
     checked: list[Row] = []
     for number, raw in rows:
-        result = check_row(ctx.format, number, raw, custom_columns=custom)
+        result = check_row(ctx.format, number, raw, custom_columns=custom, action=ctx.action)
         if isinstance(result, Row):
             checked.append(result)
         else:
-            _drop(ctx, number, raw, result)
+            _drop(ctx, raw, result)
     if ctx.format.split:
         with store.transaction():
             apply_splits(ctx, checked)
@@ -65,20 +67,10 @@ def _apply_row(
         apply_activity(ctx, row, contact)
 
 
-def _drop(ctx: ImportContext, number: int, raw: dict[str, Any], problems: list[Problem]) -> None:
-    first = problems[0]
-    ctx.outcome.notify(
-        first.code,
-        "; ".join(problem.desc for problem in problems),
-        number,
-        dropped=True,
-        column=first.column,
-        id=raw.get("id"),
-        problems=[
-            {"column": problem.column, "code": problem.code, "desc": problem.desc}
-            for problem in problems
-        ],
-    )
+def _drop(ctx: ImportContext, raw: dict[str, Any], problems: list[Problem]) -> None:
+    """One notification for the row, its code the first problem's, every problem in desc."""
+    desc = "; ".join(problem.desc for problem in problems)
+    ctx.notify(problems[0].code, desc, ctx.draft_raw(raw))
 
 
 def _report_unknown_columns(
@@ -87,17 +79,16 @@ def _report_unknown_columns(
     """Columns Kindful does not know are ignored; say so once per column (questionable)."""
     known = ctx.format.columns | custom
     seen: set[str] = set()
-    for number, raw in rows:
+    for _, raw in rows:
         for column, value in raw.items():
             if column in known or column in seen or value in (None, ""):
                 continue
             seen.add(column)
-            ctx.outcome.notify(
+            ctx.notify(
                 "unknown_column",
                 f"column {column!r} is not part of {ctx.format.name} and was ignored"
                 " (list it in custom_fields to import it)",
-                number,
-                column=column,
+                ctx.draft_raw(raw),  # the first row that has it
             )
 
 
@@ -121,14 +112,11 @@ def _merge_contacts(ctx: ImportContext, rows: list[Row]) -> dict[str, Row]:
             col for col, value in row.custom.items() if target.custom.get(col, value) != value
         )
         if conflicts:
-            ctx.outcome.notify(
+            ctx.notify(
                 "conflicting_values_merged",
                 f"contact {contact_id} appears on several rows with different "
                 f"{', '.join(conflicts)}; the later values were kept",
-                row.number,
-                id=contact_id,
-                columns=conflicts,
-                first_row=target.number,
+                contact_object(row.contact, external_id=contact_id),
             )
         latest = {
             col: max(float(str(v)) for v in values)
@@ -159,13 +147,10 @@ def _merge_activities(ctx: ImportContext, rows: list[Row]) -> set[int]:
         first = first_rows[key]
         first.activity.update(row.activity)
         repeats.add(row.number)
-        ctx.outcome.notify(
+        ctx.notify(
             "duplicate_id_merged",
-            f"{activity.id_column} {key} already appears on row {first.number}; "
+            f"{activity.id_column} {key} appears on several rows; "
             "the rows were merged into one record",
-            row.number,
-            id=row.contact_id,
-            first_row=first.number,
-            **{activity.id_column: key},
+            ctx.draft(row.contact, row.activity),
         )
     return repeats

@@ -1,7 +1,8 @@
 """The job runner: one worker thread per app, jobs one at a time in submission order.
 
 001: "Kindful imports are worked one by one" and "There will only ever be one 'working' job
-per app". Statuses: pending -> working -> complete | load_failed | error.
+per app". Statuses (001, "Import Statuses"): ready -> working -> complete | load_failed | error
+(an internal exception); `failed` and `setup_failed` only through the `fail_jobs` fault knob.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from sandbox.store import Job, Store
 
 logger = logging.getLogger(__name__)
 _IDLE_POLL = 1.0  # a safety net: wake() notifies workers at once
+# What a job ended by the fail_jobs knob says (001's description of each status).
+_INJECTED = {
+    "load_failed": "files failed to load due to wrong file type or data in the file",
+    "failed": "Import job TAR file not present",
+    "setup_failed": "error in import setup worker",
+    "error": "data that we cannot process",
+}
 
 
 class JobRunner:
@@ -83,6 +91,10 @@ class JobRunner:
                 self._store.finish_job(job.id, "error", message=f"internal error: {exc!r}")
 
     def _run(self, job: Job) -> None:
+        injected = self._faults.take_job_failure()
+        if injected is not None:
+            self._store.finish_job(job.id, injected, message=_INJECTED[injected])
+            return
         spec = ImportSpec.model_validate(job.body)
         if spec.data_url is not None and self._faults.settings.fetch_delay:
             self._stop.wait(self._faults.settings.fetch_delay)
@@ -92,7 +104,7 @@ class JobRunner:
             self._store.finish_job(job.id, "load_failed", message=str(exc))
             return
         if self._stop.wait(self._config.processing_delay):
-            return  # stopping: the job stays "working" and is requeued on the next start
+            return  # stopping: the job stays "working" and is ready again on the next start
         outcome = run_import(self._store, job.app, spec, rows)
         self._store.finish_job(
             job.id,

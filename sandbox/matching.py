@@ -7,7 +7,7 @@ otherwise do nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,8 +20,10 @@ _TRANSACTION_ID_KEYS = ("stripe_charge_id", "paypal_transaction_id", "authorize_
 
 
 def normalize(value: object) -> str:
-    """Case- and whitespace-insensitive form used for matching by name or email."""
-    return " ".join(str(value).split()).casefold()
+    """The form values are matched in: as given. 003: "an exact match of first_name +
+    last_name + email"; 002: "if an exact match is found of all 3 of those fields". Cells are
+    trimmed when read, nothing more (no case folding: the reference never says so)."""
+    return str(value)
 
 
 def contact_keys(data: Mapping[str, Any]) -> dict[str, str]:
@@ -126,17 +128,3 @@ def decide(
     if row_updated_at is None or row_updated_at <= record.updated_at:
         return "nothing"
     return "update"
-
-
-def updatable_columns(
-    columns: Iterable[str], only: Iterable[str] | None, except_: Iterable[str] | None
-) -> list[str]:
-    """update_columns_only / update_columns_except applied to the columns a row provides."""
-    chosen = list(columns)
-    if only is not None:
-        allowed = set(only)
-        chosen = [col for col in chosen if col in allowed]
-    if except_ is not None:
-        skipped = set(except_)
-        chosen = [col for col in chosen if col not in skipped]
-    return chosen

@@ -6,38 +6,35 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.formats import UPDATE_STATS_KEYS
+
 
 @dataclass
 class Outcome:
     """Counts and notifications of one import job, as GET /imports/{id} shows them."""
 
-    record_types: tuple[str, ...] = ()
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
-    def notify(self, code: str, desc: str, row: int | None, **details: Any) -> None:
-        """Record a dropped or questionable row; `row` is 1-based within the submitted data."""
-        obj: dict[str, Any] = {"row": row}
-        obj.update({key: value for key, value in details.items() if value is not None})
+    def notify(self, code: str, desc: str, record: dict[str, Any]) -> None:
+        """001's notification: `object` is the affected record (see render.py), nothing else."""
         self.notifications.append(
             {
-                "id": len(self.notifications) + 1,
                 "code": code,
                 "desc": desc,
+                "id": len(self.notifications) + 1,
                 "status": "open",
-                "object": obj,
+                "object": record,
             }
         )
 
     def stats(self) -> dict[str, int]:
-        return _with_zeros(self.record_types, self.created)
+        """001's complete job lists only the record types it created."""
+        return {key: value for key, value in self.created.items() if value}
 
     def update_stats(self) -> dict[str, int]:
-        return _with_zeros(self.record_types, self.updated)
-
-
-def _with_zeros(keys: tuple[str, ...], counts: Counter[str]) -> dict[str, int]:
-    result = dict.fromkeys(keys, 0)
-    result.update({key: value for key, value in counts.items() if value})
-    return result
+        """001's complete job lists its eight types at zero, and (assumption) any other updated."""
+        result = dict.fromkeys(UPDATE_STATS_KEYS, 0)
+        result.update({key: value for key, value in self.updated.items() if value})
+        return result

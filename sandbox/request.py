@@ -7,10 +7,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sandbox.columns import cell_text
 from sandbox.formats import FORMATS, MATCH_BY_OPTIONS
 
 MAX_INLINE_ROWS = 100  # 002, "Import Record Limits"
 TOO_MANY_ROWS = "Too many rows specified in data request"  # 001, the documented error
+CONTACT_NOT_FOUND = "Couldn't find contact information for {kind}"  # 001's validation message
+INVALID = "Invalid import request"
 
 
 class RequestRejected(Exception):
@@ -23,7 +26,9 @@ class RequestRejected(Exception):
 
 
 class ImportSpec(BaseModel):
-    """Every body parameter of 001/003, including the "coming soon" ones (accepted)."""
+    """Every body parameter of 001/003. The "coming soon" ones (update_columns_except,
+    update_columns_only, encrypted, webhook_status_url, chapter_id, custom_field_identifiers)
+    are accepted and ignored: nothing reads them."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -62,10 +67,10 @@ def parse_import_request(
             f"{'.'.join(str(part) for part in err['loc']) or 'body'}: {err['msg']}"
             for err in exc.errors()
         ]
-        raise RequestRejected("Invalid import request", messages) from None
-    problems = _problems(spec, allowed_hosts)
+        raise RequestRejected(INVALID, messages) from None
+    problems = _problems(spec, allowed_hosts) or contactless_rows(spec)
     if problems:
-        raise RequestRejected("Invalid import request", problems)
+        raise RequestRejected(INVALID, problems)
     return spec
 
 
@@ -87,15 +92,37 @@ def _problems(spec: ImportSpec, allowed_hosts: frozenset[str] | None) -> list[st
             problems.append(f"match_by: unknown record type {key!r}")
         elif how not in options:
             problems.append(f"match_by.{key}: {how!r} is not one of {', '.join(sorted(options))}")
-    for name, mapping in (
-        ("update_exceptions", spec.update_exceptions),
-        ("update_columns_except", spec.update_columns_except),
-        ("update_columns_only", spec.update_columns_only),
-    ):
-        problems += [
-            f"{name}: unknown record type {key!r}" for key in mapping if key not in MATCH_BY_OPTIONS
-        ]
+    problems += [
+        f"update_exceptions: unknown record type {key!r}"
+        for key in spec.update_exceptions
+        if key not in MATCH_BY_OPTIONS
+    ]
     return problems
+
+
+def contactless_rows(spec: ImportSpec) -> list[str]:
+    """001's documented refusal of a whole request: inline activity rows with no contact.
+
+    A row whose activity columns are filled but that names no contact at all (no first and
+    last name, no company_name, no `id`, nothing in the contact match_by column) gets
+    "Couldn't find contact information for transaction" (for a note: "... for note").
+    A data_url file is read only when its job runs; its such rows are dropped there instead.
+    """
+    fmt = FORMATS.get(spec.data_format)
+    if spec.data is None or fmt is None or fmt.activity is None:
+        return []
+    activity = set(fmt.activity.columns)
+    contact_key = spec.match_by.get("contact", "external_id")
+    keys = ("id", contact_key) if contact_key not in ("external_id", "id") else ("id",)
+    messages: list[str] = []
+    for row in spec.data:
+        filled = {col for col, value in row.items() if cell_text(value) is not None}
+        named = {"first_name", "last_name"} <= filled or "company_name" in filled
+        if filled & activity and not named and not filled & set(keys):
+            message = CONTACT_NOT_FOUND.format(kind=fmt.activity.kind)
+            if message not in messages:
+                messages.append(message)
+    return messages
 
 
 def _url_problems(url: str, allowed_hosts: frozenset[str] | None) -> list[str]:

@@ -17,6 +17,7 @@ from sandbox.request import ImportSpec, parse_import_request
 from sandbox.store import Job, Record, Store
 
 SYNC_BLOCKED = "There are prior jobs queued up.  Sync could not be started"  # 001
+TERMINAL_FAILURES = frozenset({"load_failed", "failed", "setup_failed", "error"})
 DUMP_KINDS = {
     "contacts": "contact",
     "transactions": "transaction",
@@ -88,25 +89,37 @@ class Sandbox:
         return self.runner.submit(app, spec, spec.model_dump(exclude_none=True))
 
     def job_status(self, app: str, job_id: str, page: int = 0) -> dict[str, Any] | None:
+        """001's "Import Status by Job ID" answer for the job's status.
+
+        ready / working: `stats: {}`, `update_stats: {}`, no `notifications` (001's ready
+        example). complete: non-zero `stats`, the zero-filled `update_stats`, `notifications:
+        {page, count, results}`. A failure: like ready, plus `message` (001: "we will note more
+        in the error response").
+        """
         job = self.store.job(app, job_id)
         if job is None:
             return None
-        size = self.config.notifications_per_page
-        result: dict[str, Any] = {
-            "id": job.id,
-            "status": job.status,
-            "stats": job.stats,
-            "update_stats": job.update_stats,
-            "notifications": {
-                "page": page,
-                "per_page": size,
-                "count": len(job.notifications),
-                "results": job.notifications[page * size : (page + 1) * size],
-            },
-        }
-        if job.message:
+        result: dict[str, Any] = {"id": job.id, "status": job.status, "stats": {}}
+        result["update_stats"] = {}
+        if job.status == "complete":
+            result["stats"] = job.stats
+            result["update_stats"] = job.update_stats
+            result["notifications"] = self._notification_page(job.notifications, page)
+        elif job.status in TERMINAL_FAILURES and job.message:
             result["message"] = job.message
         return result
+
+    def _notification_page(self, notes: list[dict[str, Any]], page: int) -> dict[str, Any]:
+        size = self.config.notifications_per_page
+        if size is None:
+            return {"page": 0, "count": len(notes), "results": notes}
+        if not self.config.notifications_follow_page:
+            page = 0
+        return {
+            "page": page,
+            "count": len(notes),
+            "results": notes[page * size : (page + 1) * size],
+        }
 
     def import_stats(self, app: str) -> dict[str, Any]:
         active = self.store.active_jobs(app)

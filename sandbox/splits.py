@@ -52,14 +52,11 @@ def _check(
         _drop(ctx, row, "transaction_not_found", f"transaction {transaction_id} was not found")
         return None
     if split_id is not None and split_id in seen:
-        first = seen[split_id]
-        first.activity.update(values)
-        ctx.outcome.notify(
+        seen[split_id].activity.update(values)
+        ctx.notify(
             "duplicate_id_merged",
-            f"split id {split_id} already appears on row {first.number}; rows merged",
-            row.number,
-            id=split_id,
-            first_row=first.number,
+            f"split id {split_id} appears on several rows; the rows were merged",
+            ctx.draft({}, values),
         )
         return None
     if split_id is not None:
@@ -93,11 +90,10 @@ def _apply_for_parent(
     for row, existing in items:
         deleted = row.activity.get("deleted_at") is not None
         if existing is None and deleted:
-            ctx.outcome.notify(
+            ctx.notify(
                 "deleted_split_not_found",
                 "deleted_at given for a split that does not exist; nothing to delete",
-                row.number,
-                id=row.activity.get("id"),
+                ctx.draft({}, row.activity),
             )
         elif existing is None:
             plan.append((row, None))
@@ -130,7 +126,7 @@ def _create(ctx: ImportContext, parent: Record, row: Row) -> None:
     values = dict(row.activity)
     data = {k: v for k, v in values.items() if k not in ("id", "deleted_at")}
     data.setdefault("quantity", 1)
-    data.update(resolve_designation(ctx, values, fund_required_on_row=row.number))
+    data.update(resolve_designation(ctx, values))
     split_id = values.get("id")
     if split_id is None:
         data["guid"] = str(uuid.uuid4())
@@ -161,11 +157,5 @@ def _update(ctx: ImportContext, record: Record, row: Row) -> None:
 
 
 def _drop(ctx: ImportContext, row: Row, code: str, desc: str) -> None:
-    ctx.outcome.notify(
-        code,
-        desc,
-        row.number,
-        dropped=True,
-        id=row.activity.get("id"),
-        transaction_id=row.activity.get("transaction_id"),
-    )
+    """The split the row would have made is the notification's object."""
+    ctx.notify(code, desc, ctx.draft({}, row.activity))

