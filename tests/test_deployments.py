@@ -251,6 +251,13 @@ def test_scheduled_deployments_get_runs_and_the_worker_completes_a_nightly_sync(
         assert f"inbox/processed/{name}" in keys, keys
         assert f"inbox/{name}" not in keys, keys
     stack.wait_for_log(run["id"], r"\b2 processed, 0 already imported, 0 failed")
+    # Operator-friendly: named for the inbox, one artifact series per feed, lines name files.
+    assert run["name"] == f"sync s3://{bucket}/inbox/"
+    assert artifact_keys(stack, run["id"]) == sorted(
+        [*feed_keys("classy-transactions"), *feed_keys("paypal-activity")]
+    )
+    stack.wait_for_log(run["id"], r"^classy_transactions\.csv: read 25 rows")
+    stack.wait_for_log(run["id"], r"^paypal_activity\.csv: read \d+ rows")
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,6 +289,13 @@ def test_import_one_file_run_from_the_cli_completes(stack: PrefectStack) -> None
     assert len(tables) == 1, tables
     values = table_values(tables[0])
     assert values["status"] == "complete" and values["totals close"] == "yes", values
+    assert run["name"] == "import stripe_payments.csv"
+    assert artifact_keys(stack, run["id"]) == feed_keys("stripe-payments")
+    assert any(
+        f"Run files (reconciliation.json, findings.csv, rejects.csv, ...): `{stack.state}/runs/"
+        in str(a["data"])
+        for a in stack.artifacts_of(run["id"])
+    )
 
 
 def test_an_s3_drop_delivered_twice_through_the_lambda_runs_once(stack: PrefectStack) -> None:
@@ -312,6 +326,140 @@ def test_an_s3_drop_delivered_twice_through_the_lambda_runs_once(stack: PrefectS
     assert run["parameters"]["bucket"] == bucket
     assert len(runs_of_the_key()) == 1  # the second delivery made no run
     assert stack.posts() - posts == 1
+    # The drop's own run carries its import's artifacts (no subflow with a random name).
+    assert run["name"] == f"s3-drop {bucket}/{key}"
+    assert artifact_keys(stack, run["id"]) == feed_keys("gifts-2024-q1")
+
+
+def test_a_late_redelivery_after_the_sweep_moved_the_drop_is_already_imported(
+    stack: PrefectStack,
+) -> None:
+    bucket, inbox = "kindful-etl-drops", "inbox/late/"
+    key = f"{inbox}Late gifts.csv"
+    stack.drop(bucket, f"{inbox}mapping.yaml", b"data_format: contact\nsource_system: late\n")
+    head = stack.drop(bucket, key, (SAMPLES / "contacts.csv").read_bytes())
+    posts = stack.posts()
+    stack.deliver(s3_notification(bucket, key, head, sequencer="00A1"))
+    (drop,) = wait_for_final_drops(stack, key, 1)
+    assert _state(drop) == "COMPLETED", stack.logs_tail(drop["id"])
+
+    # The nightly sweep finds the drop imported and files it under processed/.
+    began = time.monotonic()
+    sweep = stack.wait_for_flow_run(
+        stack.run_deployment(NIGHTLY, {"location": f"s3://{bucket}/{inbox}"})["id"]
+    )
+    stack.record("sweep of an imported drop: run -> completed", time.monotonic() - began)
+    assert _state(sweep) == "COMPLETED", stack.logs_tail(sweep["id"])
+    stack.wait_for_log(sweep["id"], r"^Late gifts\.csv: already imported by run ")
+    assert f"{inbox}processed/Late gifts.csv" in stack.keys(bucket, inbox)
+
+    # S3 delivers the event again, late (a new id: past the server's dedup): it completes as
+    # already imported, naming the run, with no traceback and no Failed state.
+    stack.deliver(s3_notification(bucket, key, head, sequencer="00A2"))
+    late = wait_for_final_drops(stack, key, 2)[-1]
+    assert _state(late) == "COMPLETED", stack.logs_tail(late["id"])
+    imported_by = stack.wait_for_log(late["id"], r"no longer there; imported by run \S+")
+    first_run = first_import_run(stack, f"s3://{bucket}/{key}")
+    assert imported_by.endswith(f"imported by run {first_run}")
+    assert stack.posts() - posts == 1
+
+
+def test_a_drop_and_the_sweep_meeting_on_one_file_count_its_rows_once(
+    stack: PrefectStack,
+) -> None:
+    bucket, inbox = "kindful-etl-drops", "inbox/meet/"
+    key, uri = f"{inbox}Meet gifts.csv", "s3://kindful-etl-drops/inbox/meet/Meet gifts.csv"
+    mapping = b"data_format: contact_with_transaction\nsource_system: meet\n"
+    stack.drop(bucket, f"{inbox}mapping.yaml", mapping)
+    # The gifts sample under ids of its own (M-...), new to this Kindful.
+    sample = (SAMPLES / "contact_with_transaction.csv").read_bytes()  # cp1252, as exported
+    body = sample.replace(b";T-", b";M-").replace(b"\nD-", b"\nMD-")
+    head = stack.drop(bucket, key, body)
+    posts = stack.posts()
+    stack.kindful.set_faults(hold_jobs=True)  # the drop's job waits; the sweep comes meanwhile
+    try:
+        stack.deliver(s3_notification(bucket, key, head, sequencer="00B1"))
+        wait_until(lambda: batch_states(stack, uri) == ["submitted"], 120, "the drop's job")
+        sweep = stack.run_deployment(NIGHTLY, {"location": f"s3://{bucket}/{inbox}"})
+        wait_until(
+            lambda: _state(stack.flow_run(sweep["id"])) == "RUNNING", 120, "the sweep to start"
+        )
+        time.sleep(3)  # the sweep reads the file and meets the drop's job
+    finally:
+        stack.kindful.set_faults(hold_jobs=False)
+    sweep = stack.wait_for_flow_run(sweep["id"])
+    (drop,) = wait_for_final_drops(stack, key, 1)
+    assert (_state(drop), _state(sweep)) == ("COMPLETED", "COMPLETED"), stack.logs_tail()
+    assert stack.posts() - posts == 1  # one job for the one batch
+
+    # `kindful-etl runs` counts the 17 gifts once: one run created them, the other says who did.
+    listed = stack.shell(
+        f".venv/bin/kindful-etl runs --ledger {shlex.quote(str(stack.state / 'ledger.db'))}",
+        "runs.log",
+    )
+    assert listed.returncode == 0, listed.stderr
+    lines = [line for line in listed.stdout.splitlines() if line.endswith(uri)]
+    created = [int(line.split("created")[1].split()[0]) for line in lines]
+    assert sorted(created) == [0, 17], listed.stdout
+    assert (
+        len(set(kindful_transactions(stack, "M-"))) == len(kindful_transactions(stack, "M-")) == 17
+    )
+
+
+def feed_keys(feed: str) -> list[str]:
+    """The artifacts one import publishes, keyed by its feed (file stem)."""
+    return [
+        f"kindful-import-summary-{feed}",
+        f"kindful-reconciliation-{feed}",
+        f"kindful-rejects-{feed}",
+    ]
+
+
+def artifact_keys(stack: PrefectStack, flow_run_id: str) -> list[str]:
+    return sorted(str(a["key"]) for a in stack.artifacts_of(flow_run_id))
+
+
+def wait_for_final_drops(stack: PrefectStack, key: str, count: int) -> list[dict[str, Any]]:
+    def finished() -> list[dict[str, Any]]:
+        runs = [r for r in stack.runs_of(S3_DROP) if r["parameters"].get("key") == key]
+        done = [r for r in runs if _state(r) in FINAL_STATES]
+        return sorted(done, key=lambda r: r["start_time"]) if len(done) >= count else []
+
+    found: list[dict[str, Any]] = wait_until(finished, 180, f"{count} drop run(s) of {key}")
+    return found
+
+
+def batch_states(stack: PrefectStack, uri: str) -> list[str]:
+    from pipelines.ledger import Ledger
+
+    ledger = Ledger(str(stack.state / "ledger.db"))
+    try:
+        states = []
+        for run in ledger.runs():
+            if run.source_uri == uri:
+                found = ledger.run(run.run_id)
+                states += [b.status for b in (found[1] if found else [])]
+        return states
+    finally:
+        ledger.close()
+
+
+def first_import_run(stack: PrefectStack, uri: str) -> str:
+    from pipelines.ledger import Ledger
+
+    ledger = Ledger(str(stack.state / "ledger.db"))
+    try:
+        return next(r.run_id for r in reversed(ledger.runs()) if r.source_uri == uri)
+    finally:
+        ledger.close()
+
+
+def kindful_transactions(stack: PrefectStack, prefix: str) -> list[str]:
+    return [
+        r["external_id"]
+        for r in stack.kindful.records()["transactions"]
+        if str(r["external_id"]).startswith(prefix)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
