@@ -21,7 +21,7 @@ KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
 # The compression ratio is judged only past this much output: a small file may compress well.
-RATIO_FLOOR_BYTES = 64 * MiB
+RATIO_FLOOR_BYTES = 16 * MiB
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Limits:
 
     input_bytes: int = 4 * GiB  # bytes read from the source as stored (before gunzip)
     decompressed_bytes: int = 8 * GiB  # bytes after gunzip, and the members of an XLSX zip
-    compression_ratio: int = 100  # decompressed / compressed, once past 64 MiB decompressed
+    compression_ratio: int = 100  # decompressed / compressed, once past 16 MiB decompressed
     columns: int = 2000  # header width of a CSV or XLSX
     json_keys: int = 2000  # distinct keys of a JSON lines file
     field_bytes: int = 4 * MiB  # one value: a CSV field (quoted or not), a JSON value, a cell

@@ -297,6 +297,8 @@ class _Prefixed(io.RawIOBase):
             n = min(len(view), len(self._prefix) - self._pos)
             view[:n] = self._prefix[self._pos : self._pos + n]
             self._pos += n
+            if self._pos == len(self._prefix):  # replayed: let a large read-ahead go
+                self._prefix, self._pos = b"", 0
             return n
         if self._rest is None:
             return 0
@@ -786,7 +788,9 @@ def _open_source(uri: str, name: str, stack: contextlib.ExitStack, limits: Limit
     if gzipped:
         gz = stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))
         unzipped = _Inflated(gz, raw, name, limits)
-        head = _read_head(unzipped, _HEAD_BYTES)
+        # Inflate up to where the ratio is judged before parsing anything: a bomb is refused
+        # here, not after the rows before that point went through validation.
+        head = _read_head(unzipped, RATIO_FLOOR_BYTES + 1)
         stream = _Prefixed(head, unzipped)
     ext = _extension(uri)
 

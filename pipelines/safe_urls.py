@@ -53,12 +53,11 @@ def safe_url(uri: str) -> str:
         return uri.split("?", 1)[0].split("#", 1)[0]
     try:
         host = parts.hostname or ""
-        port = parts.port
-    except ValueError:  # a malformed port: keep only what follows the last "@"
-        host, port = parts.netloc.rpartition("@")[2], None
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    netloc = host if port is None else f"{host}:{port}"
+        if ":" in host:  # an IPv6 literal
+            host = f"[{host}]"
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+    except ValueError:  # a malformed port: keep what follows the last "@"
+        netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
