@@ -21,6 +21,7 @@ from prefect.client.schemas.objects import State
 from prefect.events import emit_event
 from prefect.states import Failed
 
+from flows.account_lock import AccountBusy, one_job_per_account
 from flows.run_settings import current_settings, full_source
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
@@ -29,7 +30,16 @@ from pipelines.inbox import export_stem
 from pipelines.job_pacing import JobPacer, PollPlan
 from pipelines.kindful_client import KindfulClient
 from pipelines.kindful_models import ImportResult
-from pipelines.ledger import COMPLETE, FAILED, SKIPPED, STAGED, SUBMITTED, Ledger, new_run_id
+from pipelines.ledger import (
+    COMPLETE,
+    FAILED,
+    SKIPPED,
+    STAGED,
+    SUBMITTED,
+    BatchRecord,
+    Ledger,
+    new_run_id,
+)
 from pipelines.mapping import Mapping
 from pipelines.prepare import prepare_export
 from pipelines.read_export import ExportError
@@ -219,16 +229,34 @@ class _Run:
         )
 
 
-def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
-    """Take one batch to a reconciled job, or skip it when an earlier run already did."""
-    logger = run.logger
+def _already_done(run: _Run, batch: Batch) -> tuple[BatchOutcome | None, BatchRecord | None]:
+    """A batch an earlier run imported is skipped; else the record of one it submitted."""
     prior = run.ledger.prior_batch(
         target=run.target, fingerprint=run.fingerprint, content_hash=batch.content_hash
     )
     if prior is not None and prior.status == COMPLETE:
         run.record(batch, SKIPPED, job_id=prior.job_id, message=f"imported by {prior.run_id}")
-        logger.info("%s: already imported by run %s, skipped", batch.name, prior.run_id)
-        return skipped_batch(batch, prior.run_id, prior.job_id)
+        run.logger.info("%s: already imported by run %s, skipped", batch.name, prior.run_id)
+        return skipped_batch(batch, prior.run_id, prior.job_id), prior
+    return None, prior
+
+
+def _load_batch(run: _Run, batch: Batch) -> BatchOutcome:
+    """One batch, holding the Kindful account while its job is submitted and awaited."""
+    done, _ = _already_done(run, batch)
+    if done is not None:
+        return done
+    wait = run.settings.poll_timeout + run.settings.submit.sync_wait_max
+    with one_job_per_account(run.settings, run.ledger, run.run_id, wait):
+        return _import_batch(run, batch)
+
+
+def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
+    """Take one batch to a reconciled job, or skip it when an earlier run already did."""
+    logger = run.logger
+    done, prior = _already_done(run, batch)  # again: another run may have finished it
+    if done is not None:
+        return done
 
     staged: StagedObject | None = None
     if prior is not None and prior.job_id:
@@ -423,9 +451,14 @@ def load_prepared(
             batch_total=len(prepared.batches),
         )
         outcomes: list[BatchOutcome] = []
+        busy: str | None = None
         try:
             for batch in prepared.batches:
-                outcomes.append(_import_batch(run, batch))
+                try:
+                    outcomes.append(_load_batch(run, batch))
+                except AccountBusy as error:  # the next run resumes here
+                    busy = str(error)
+                    break
         finally:
             report = run_report(
                 run_id=run_id,
@@ -448,7 +481,7 @@ def load_prepared(
         detail = "; ".join(
             f"{b['name']}: {b['status']} {b['message'] or ''}".strip() for b in failed
         )
-        message = f"import {run_id} failed: {detail or 'not every batch was imported'}"
+        message = f"import {run_id} failed: {detail or busy or 'not every batch was imported'}"
         announce(source, report, message)
         raise ImportFailed(message, report)
     announce(source, report)

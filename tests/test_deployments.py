@@ -401,9 +401,14 @@ def test_a_drop_and_the_sweep_meeting_on_one_file_count_its_rows_once(
     lines = [line for line in listed.stdout.splitlines() if line.endswith(uri)]
     created = [int(line.split("created")[1].split()[0]) for line in lines]
     assert sorted(created) == [0, 17], listed.stdout
-    assert (
-        len(set(kindful_transactions(stack, "M-"))) == len(kindful_transactions(stack, "M-")) == 17
-    )
+    meet = kindful_transactions(stack, "M-")
+    assert len(set(meet)) == len(meet) == 17
+    # The runs queued on the account's global concurrency limit (limit 1), named without token.
+    with stack.api() as api:
+        limits = api.post("/v2/concurrency_limits/filter", json={}).json()
+    accounts = [c for c in limits if c["name"].startswith("kindful-127.0.0.1")]
+    assert [c["limit"] for c in accounts] == [1], limits
+    assert stack.env["KINDFUL_TOKEN"] not in accounts[0]["name"]
 
 
 def feed_keys(feed: str) -> list[str]:

@@ -358,7 +358,10 @@ def test_a_drop_and_the_sweep_meeting_on_one_file_count_its_rows_once(
     wait_for(lambda: batch_states() == [SUBMITTED], "the drop's submitted batch")
     sweeping = threading.Thread(target=sweep)
     sweeping.start()
-    wait_for(lambda: batch_states() == [SUBMITTED, SUBMITTED], "the sweep following the job")
+    # The sweep meets the drop's job: it waits for the account (one job at a time), or, when
+    # it gets there first, follows the job the drop submitted.
+    wait_for(lambda: len(Ledger(settings.ledger).runs()) == 2, "the sweep's run")
+    time.sleep(1.0)
     kindful.set_faults(hold_jobs=False)
     dropping.join(120)
     sweeping.join(120)
@@ -470,3 +473,55 @@ def test_an_import_that_cannot_run_emits_a_failed_event(
     )
     assert event["event"] == "kindful-etl.import.failed"
     assert event["payload"]["message"].startswith("bad input: ")
+
+
+# --------------------------------------------------------------------------------------------
+# one Kindful job at a time per account
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_an_import_waits_for_the_account_and_submits_nothing_meanwhile(
+    settings: ImportSettings, kindful: SandboxHandle, tmp_path: Path
+) -> None:
+    from flows.account_lock import account_name
+
+    name = account_name(settings)
+    assert settings.kindful.token.get_secret_value() not in name
+    book = Ledger(settings.ledger)
+    assert book.acquire_lease(name, "another-run", ttl=60)  # another worker's job is running
+    results: dict[str, Any] = {}
+    importing = threading.Thread(
+        target=lambda: results.update(report=import_export(source=str(GIFTS), data_format=FORMAT))
+    )
+    importing.start()
+    wait_for(lambda: len(book.runs()) == 1, "the run to start")
+    time.sleep(1.5)
+    assert posts(kindful) == 0  # waiting for the account, not submitting
+    book.release_lease(name, "another-run")
+    importing.join(60)
+    assert results["report"]["status"] == "complete" and posts(kindful) == 1
+    assert book.lease_holder(name) is None  # released when the batch was done
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_an_account_busy_for_too_long_fails_the_run_and_the_next_run_imports(
+    settings: ImportSettings, kindful: SandboxHandle
+) -> None:
+    import dataclasses
+
+    from flows.account_lock import account_name
+    from flows.import_export import ImportFailed
+    from pipelines.submit import SubmitSettings
+
+    impatient = dataclasses.replace(
+        settings, poll_timeout=0.5, submit=SubmitSettings(sync_wait_max=0.5)
+    )
+    book = Ledger(settings.ledger)
+    book.acquire_lease(account_name(settings), "another-run", ttl=60)
+    with use_settings(impatient), pytest.raises(ImportFailed, match="Kindful account busy"):
+        import_export(source=str(GIFTS), data_format=FORMAT)
+    assert posts(kindful) == 0
+    book.release_lease(account_name(settings), "another-run")
+    report = import_export(source=str(GIFTS), data_format=FORMAT)
+    assert isinstance(report, dict) and report["rows_created"] == 17 and posts(kindful) == 1
