@@ -29,6 +29,7 @@ from pipelines.import_settings import ImportSettings
 from pipelines.inbox import export_stem
 from pipelines.job_pacing import JobPacer, PollPlan
 from pipelines.kindful_client import KindfulClient
+from pipelines.kindful_errors import KindfulRejected
 from pipelines.kindful_models import ImportResult
 from pipelines.ledger import (
     COMPLETE,
@@ -46,6 +47,7 @@ from pipelines.read_export import ExportError
 from pipelines.reconcile import (
     BatchOutcome,
     reconcile_batch,
+    refused_batch,
     run_report,
     skipped_batch,
     summary_rows,
@@ -269,7 +271,10 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
         resumed = False
         staged = stage(run.settings, run.run_id, batch)
         run.record(batch, STAGED, s3_key=staged.key)
-        job_id = submit(run.settings, run.options, staged, run.custom_fields)
+        try:
+            job_id = submit(run.settings, run.options, staged, run.custom_fields)
+        except KindfulRejected as refusal:
+            return _refused(run, batch, staged, refusal)
         run.record(batch, SUBMITTED, job_id=job_id, s3_key=staged.key)
         logger.info(
             "%s of %d: %d rows submitted as job %s",
@@ -321,6 +326,18 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
         outcome.dropped,
     )
     if staged is not None and not run.settings.staging.keep_objects:
+        cleanup(run.settings, staged)
+    return outcome
+
+
+def _refused(
+    run: _Run, batch: Batch, staged: StagedObject, refusal: KindfulRejected
+) -> BatchOutcome:
+    """Kindful refused the whole request: nothing to poll; the staged file is not kept."""
+    outcome = refused_batch(batch, refusal.message, refusal.validation_messages)
+    run.record(batch, FAILED, s3_key=staged.key, message=outcome.message)
+    run.logger.warning("%s: Kindful refused the import: %s", batch.name, outcome.message)
+    if not run.settings.staging.keep_objects:
         cleanup(run.settings, staged)
     return outcome
 

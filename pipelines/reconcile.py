@@ -238,6 +238,31 @@ def skipped_batch(batch: Batch, prior_run: str, job_id: str | None) -> BatchOutc
     )
 
 
+REQUEST_REFUSED = "request_refused"
+
+
+def refused_batch(batch: Batch, message: str, validation_messages: list[str]) -> BatchOutcome:
+    """A batch whose POST /imports Kindful refused whole: no job, every row not imported.
+
+    Kindful's message and each validation message are findings with no source row (a refusal
+    names the request, not a row), so findings.csv says why.
+    """
+    lines = [message, *validation_messages]
+    findings = _no_findings().reindex(range(len(lines)))
+    findings["batch"] = batch.name
+    findings["code"] = REQUEST_REFUSED
+    findings["description"] = lines
+    findings["dropped"] = "no"
+    return BatchOutcome(
+        number=batch.number,
+        name=batch.name,
+        rows=batch.rows,
+        status="refused",
+        message="; ".join(lines),
+        findings=findings,
+    )
+
+
 def _batch_summary(outcome: BatchOutcome) -> dict[str, Any]:
     return {f.name: getattr(outcome, f.name) for f in fields(outcome) if f.name != "findings"}
 

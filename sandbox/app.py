@@ -159,6 +159,11 @@ def _is_api(path: str) -> bool:
     return any(path == base or path.startswith(base + "/") for base in BASE_PATHS)
 
 
+# 001's printed refusal pairs "Too many rows specified in data request" with messages about
+# something else; the sandbox's injected refusals say what they are.
+REFUSAL_MESSAGE = "The import request was refused"
+
+
 def _short_path(path: str) -> str:
     for base in sorted(BASE_PATHS, key=len, reverse=True):
         if path.startswith(base):
@@ -186,6 +191,10 @@ def create_app(sandbox: Sandbox) -> FastAPI:
         knobs = sandbox.faults.settings
         if knobs.latency:
             await asyncio.sleep(knobs.latency)
+        if (request.method, short) == ("POST", "/imports"):
+            refusal = sandbox.faults.take_refusal()
+            if refusal is not None:  # 001's refusal; the HTTP status is our assumption
+                return error(422, REFUSAL_MESSAGE, refusal)
         status = sandbox.faults.failure_for(request.method, short)
         if status is not None:
             response = error(status, _FAULT_STATUS_TEXT.get(status, "Injected fault"))

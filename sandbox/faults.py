@@ -34,6 +34,9 @@ class FaultSettings(BaseModel):
     )
     # The next jobs end in these statuses (001's failures), one each, in order, with a message.
     fail_jobs: list[Literal["load_failed", "failed", "setup_failed", "error"]] = []
+    # The next POST /imports are refused whole, as 001 shows a refusal: {status: "error",
+    # message, validation_messages}. Each entry is the validation_messages of one refusal.
+    refuse_imports: list[list[str]] = []
     seed: int | None = None
 
 
@@ -68,6 +71,17 @@ class Faults:
             if knobs.rate_500 and self._rng.random() < knobs.rate_500:
                 return 500
             return None
+
+    def take_refusal(self) -> list[str] | None:
+        """The validation_messages to refuse the POST /imports at hand with, if any."""
+        with self._lock:
+            if not self.settings.refuse_imports:
+                return None
+            refusal = self.settings.refuse_imports[0]
+            self.settings = self.settings.model_copy(
+                update={"refuse_imports": self.settings.refuse_imports[1:]}
+            )
+            return refusal
 
     def take_job_failure(self) -> str | None:
         """The status the job about to run must end in instead of running, if any."""
