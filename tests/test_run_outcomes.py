@@ -525,3 +525,28 @@ def test_an_account_busy_for_too_long_fails_the_run_and_the_next_run_imports(
     book.release_lease(account_name(settings), "another-run")
     report = import_export(source=str(GIFTS), data_format=FORMAT)
     assert isinstance(report, dict) and report["rows_created"] == 17 and posts(kindful) == 1
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_an_import_on_a_postgresql_ledger_resumes_and_keeps_its_files_on_s3(
+    settings: ImportSettings,
+    kindful: SandboxHandle,
+    moto_s3: EmbeddedS3,
+    postgres_cluster: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    monkeypatch.delenv("KINDFUL_ETL_HOME", raising=False)  # a worker whose disk is not the record
+    shared = dataclasses.replace(settings, ledger=postgres_cluster.create_database("outcomes_e2e"))
+    with use_settings(shared):
+        first = import_export(source=str(GIFTS), data_format=FORMAT)
+        again = import_export(source=str(GIFTS), data_format=FORMAT)
+    assert isinstance(first, dict) and isinstance(again, dict)
+    assert (first["rows_created"], again["rows_created"]) == (17, 0)
+    assert again["rows_already_imported"] == 17 and posts(kindful) == 1
+    assert first["out_dir"].startswith(f"s3://{settings.staging.bucket}/")
+    book = Ledger(shared.ledger)
+    assert [r.run_id for r in book.runs()] == [again["run_id"], first["run_id"]]
+    assert [r.status for r in book.runs()] == ["complete", "complete"]
+    book.close()
