@@ -398,14 +398,15 @@ def announce(source: str, report: dict[str, Any] | None, message: str | None = N
     if report:
         payload |= {key: report.get(key, 0) for key in EVENT_COUNTS}
         payload |= {"run_id": report["run_id"], "run_files": report.get("out_dir")}
-    emit_event(
-        event=f"kindful-etl.import.{'completed' if status == 'complete' else 'failed'}",
-        resource={
-            "prefect.resource.id": f"kindful-etl.source.{feed_slug(source)}",
-            "prefect.resource.name": source_name(source),
-        },
-        payload=payload,
-    )
+    resource = {
+        "prefect.resource.id": f"kindful-etl.source.{feed_slug(source)}",
+        "prefect.resource.name": source_name(source),
+    }
+    outcome = "completed" if status == "complete" else "failed"
+    emit_event(event=f"kindful-etl.import.{outcome}", resource=resource, payload=payload)
+    if report and report.get("rows_rejected"):
+        # Automations match event names, not payload values: rejects get an event of their own.
+        emit_event(event="kindful-etl.import.rejected-rows", resource=resource, payload=payload)
 
 
 BAD_INPUT = "bad input: "

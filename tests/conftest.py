@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Every process this test run starts inherits this mark, even one started in a session of its
+# own or left behind by a parent that died: the end-of-run check finds them all by it.
+RUN_MARK = "KINDFUL_ETL_TEST_RUN"
+os.environ.setdefault(RUN_MARK, uuid.uuid4().hex)
+# Seconds for servers stopped at the end to finish exiting.
+LEFTOVER_GRACE = float(os.environ.get("KINDFUL_ETL_LEFTOVER_GRACE") or 20)
 
 # Before Prefect is imported anywhere: a private home and no telemetry.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="kindful-etl-prefect-")
@@ -76,3 +85,38 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 def postgres_url(postgres_cluster: PostgresCluster) -> str:
     """A database in the throwaway server, shared by this session's tests (a SQLAlchemy URL)."""
     return postgres_cluster.create_database("kindful_etl")
+
+
+def _leftovers() -> list[str]:
+    """Processes of this test run still alive (not this one, not zombies), as `pid command`."""
+    mark = f"{RUN_MARK}={os.environ[RUN_MARK]}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if mark not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        found.append(f"{entry.name} {command[:160]}")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if anything it started is still running (an orphaned server, say)."""
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks
+        return
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    while (left := _leftovers()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("processes this test run started are still running:", red=True)
+            for line in left:
+                reporter.write_line(f"  {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

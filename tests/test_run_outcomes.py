@@ -262,10 +262,15 @@ def test_a_drop_run_is_named_for_its_object_and_carries_its_imports_artifacts(
     assert "@" not in str(rejects.data)  # reasons and counts, never a value
 
     # An automation can act on the outcome: the completed event carries the counts.
-    (event,) = wait_for(
-        lambda: import_events("kindful-etl.source.weekly-gifts"), "the import's event"
+    events = wait_for(
+        lambda: (
+            sorted(e["event"] for e in import_events("kindful-etl.source.weekly-gifts"))
+            == ["kindful-etl.import.completed", "kindful-etl.import.rejected-rows"]
+            and import_events("kindful-etl.source.weekly-gifts")
+        ),
+        "the import's events (completed, and rejected rows: the sample has 3)",
     )
-    assert event["event"] == "kindful-etl.import.completed"
+    (event,) = [e for e in events if e["event"] == "kindful-etl.import.completed"]
     assert event["payload"]["rows_created"] == 17 and event["payload"]["status"] == "complete"
     assert event["payload"]["run_id"] == report["run_id"]
 
@@ -550,3 +555,23 @@ def test_an_import_on_a_postgresql_ledger_resumes_and_keeps_its_files_on_s3(
     assert [r.run_id for r in book.runs()] == [again["run_id"], first["run_id"]]
     assert [r.status for r in book.runs()] == ["complete", "complete"]
     book.close()
+
+
+def test_the_shipped_automation_is_valid_and_listens_to_the_events_imports_emit() -> None:
+    import yaml
+    from prefect.events.schemas.automations import AutomationCore
+
+    document = yaml.safe_load((ROOT / "deploy" / "automation-notify.yaml").read_text())
+    (automation,) = [AutomationCore.model_validate(a) for a in document["automations"]]
+    trigger = automation.trigger.model_dump()
+    assert set(trigger["expect"]) == {
+        "kindful-etl.import.failed",
+        "kindful-etl.import.rejected-rows",
+    }
+    source = (ROOT / "flows" / "import_export.py").read_text()
+    assert '"kindful-etl.import.rejected-rows"' in source
+    assert "kindful-etl.import.{outcome}" in source
+    assert (
+        "prefect automation create --from-file deploy/automation-notify.yaml"
+        in (ROOT / "prefect.yaml").read_text()
+    )
