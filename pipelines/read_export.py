@@ -54,7 +54,14 @@ from pipelines.safe_urls import SourcePolicy, SourceRefused, open_http, safe_url
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-__all__ = ["ExportError", "display_name", "iter_export", "read_export"]
+__all__ = [
+    "ByteSource",
+    "ExportError",
+    "display_name",
+    "iter_export",
+    "open_source_bytes",
+    "read_export",
+]
 
 _HEAD_BYTES: Final = 64 * 1024  # how much decoded text the format/delimiter sniffing sees
 _BLOCK: Final = 256 * 1024  # read size from the source; matches pandas' own buffer
@@ -80,6 +87,12 @@ Kind = Literal["csv", "jsonl", "xlsx"]
 
 class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes | None: ...
+
+
+class ByteSource(Protocol):
+    """What `open_source_bytes` yields: `read(size)` until it returns b""."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class ExportError(Exception):
@@ -129,6 +142,33 @@ def iter_export(
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValueError("chunk_rows must be a positive integer")
     return _frames(uri, chunk_rows, sheet, limits or Limits.from_env())
+
+
+@contextlib.contextmanager
+def open_source_bytes(uri: str, *, limits: Limits | None = None) -> Iterator[ByteSource]:
+    """The source's bytes as stored (no gunzip), through the reader's own checks: a regular
+    local file, the input limit, http(s) without private addresses or foreign redirects.
+
+    For anything else that reads a source (hashing it for the ledger): `read(size)` until b"".
+    Failures raise ExportError with a one-line message that never shows a URL's credentials.
+    """
+    limits = limits or Limits.from_env()
+    name = display_name(uri)
+    try:
+        with _open_binary(uri, name, limits) as raw:
+            yield _Counted(raw, name, limits)
+    except ExportError:
+        raise
+    except SourceRefused as refused:
+        raise ExportError(f"cannot read {name}: {refused}") from None
+    except FileNotFoundError:
+        raise ExportError(f"cannot read {name}: file not found") from None
+    except IsADirectoryError:
+        raise ExportError(f"cannot read {name}: it is a directory") from None
+    except PermissionError:
+        raise ExportError(f"cannot read {name}: permission denied") from None
+    except Exception as exc:  # network and storage errors: their text may echo signed URLs
+        raise ExportError(f"cannot read {name}: {_describe_io_error(exc)}") from None
 
 
 # --------------------------------------------------------------------------------------------

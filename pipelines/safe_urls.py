@@ -45,20 +45,14 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 def safe_url(uri: str) -> str:
     """The URI without query string, fragment or `user:password@`: safe to store and show.
 
-    Local paths lose anything from a `?` on, as they always have here (a path is never signed,
-    but one that looks like a URL's query is cut rather than guessed about).
+    The host is kept as written (S3 bucket names in ledger keys keep their case). A local path
+    loses anything from a `?` on, as the ledger's keys always have; a `#` in a file name stays.
     """
     parts = urlsplit(uri)
     if len(parts.scheme) <= 1 or not parts.netloc:  # a path (or a Windows drive letter)
-        return uri.split("?", 1)[0].split("#", 1)[0]
-    try:
-        host = parts.hostname or ""
-        if ":" in host:  # an IPv6 literal
-            host = f"[{host}]"
-        netloc = host if parts.port is None else f"{host}:{parts.port}"
-    except ValueError:  # a malformed port: keep what follows the last "@"
-        netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return uri.split("?", 1)[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class SourceRefused(Exception):

@@ -477,3 +477,30 @@ def test_zlib_bomb_members_inside_an_xlsx_are_refused(tmp_path: Path) -> None:
     # the ratio is the zip directory's, read without inflating anything
     with pytest.raises(ExportError, match="decompresses more than 100 times over"):
         read_export(str(path))
+
+
+def test_open_source_bytes_applies_the_readers_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the ledger's content hash should read through: the same refusals as the reader."""
+    from pipelines.read_export import open_source_bytes
+
+    monkeypatch.delenv("KINDFUL_ETL_ALLOW_PRIVATE_HOSTS", raising=False)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ExportError, match="not a regular file"), open_source_bytes(str(fifo)):
+        pass
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"first_name\n" + b"Ada\n" * 100)
+    with open_source_bytes(str(path)) as stream:
+        assert b"".join(iter(lambda: stream.read(64), b"")) == path.read_bytes()
+    with (
+        pytest.raises(ExportError, match="KINDFUL_ETL_MAX_INPUT_BYTES=100"),
+        open_source_bytes(str(path), limits=Limits(input_bytes=100)),
+    ):
+        pass  # a local file's size is checked on opening
+    with (
+        pytest.raises(ExportError, match="loopback, private or link-local"),
+        open_source_bytes("http://u:pw@127.0.0.1:9/a.csv?sig=x"),
+    ):
+        pass

@@ -97,6 +97,8 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Server, Server]]:
         ("s3://bucket/key.csv?versionId=1", "s3://bucket/key.csv"),
         ("https://u:p@host:notaport/a.csv", "https://host:notaport/a.csv"),
         ("/srv/inbox/a.csv", "/srv/inbox/a.csv"),
+        ("/srv/inbox/gifts #2.csv", "/srv/inbox/gifts #2.csv"),
+        ("s3://Legacy-Bucket/Key.csv?versionId=1", "s3://Legacy-Bucket/Key.csv"),
         ("C:\\exports\\a.csv", "C:\\exports\\a.csv"),
     ],
 )
