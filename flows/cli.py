@@ -262,12 +262,14 @@ def main() -> None:
     os.environ.setdefault(
         "PREFECT_LOGGING_SETTINGS_PATH", str(Path(__file__).with_name("logging.yml"))
     )
-    from flows.stopping import EXIT_STOPPED, MESSAGE, Stopped, stop_on_signals
+    from flows.stopping import EXIT_STOPPED, MESSAGE, is_stop, stop_on_signals
 
     stop_on_signals()
     try:
         cli()
-    except Stopped:
+    except BaseException as error:
+        if not is_stop(error):
+            raise
         click.echo(MESSAGE, err=True)
         sys.exit(EXIT_STOPPED)
 

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from flows.cli import internal_error
+from flows.stopping import Stopped, is_stop
 from pipelines.errors import InputError
 from pipelines.import_settings import ImportSettings, default_ledger, state_home
 from pipelines.kindful_errors import KindfulError
@@ -157,6 +158,9 @@ def run_import_command(
             if state.is_failed() and (state.message or "").startswith(BAD_INPUT):
                 raise InputError((state.message or "")[len(BAD_INPUT) :])
             report: Any = state.result(raise_on_failure=False)
+            if isinstance(report, BaseException) and is_stop(report):
+                # Prefect may turn a signal during the flow into a Crashed state: still a stop.
+                raise Stopped(type(report).__name__)
     except (InputError, StagingError, KindfulError) as error:
         click.echo(f"kindful-etl: error: {_one_line(str(error))}", err=True)
         return EXIT_BAD_INPUT

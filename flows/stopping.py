@@ -27,6 +27,17 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise Stopped(signal.Signals(signum).name)
 
 
+def is_stop(error: BaseException) -> bool:
+    """Whether an error is a stop: ours, Python's Ctrl-C, or Prefect's SIGTERM bridge.
+
+    While a flow runs, Prefect's engine installs its own SIGTERM handler, which raises
+    TerminationSignal and may leave the flow's state Crashed with that signal as its result.
+    """
+    from prefect.exceptions import TerminationSignal
+
+    return isinstance(error, Stopped | KeyboardInterrupt | TerminationSignal)
+
+
 def stop_on_signals() -> None:
     """Ctrl-C and SIGTERM raise Stopped in the main thread.
 

@@ -411,6 +411,40 @@ def test_a_drop_and_the_sweep_meeting_on_one_file_count_its_rows_once(
     assert stack.env["KINDFUL_TOKEN"] not in accounts[0]["name"]
 
 
+def test_a_run_cancelled_from_prefect_stops_and_the_next_run_follows_its_job(
+    stack: PrefectStack, tmp_path: Path
+) -> None:
+    # Gifts with ids of their own (C-...), on the worker's disk (the deployment's source path).
+    sample = (SAMPLES / "contact_with_transaction.csv").read_bytes()
+    export = tmp_path / "cancel_gifts.csv"
+    export.write_bytes(sample.replace(b";T-", b";C-").replace(b"\nD-", b"\nCD-"))
+    params = {"source": str(export), "data_format": "contact_with_transaction"}
+    posts = stack.posts()
+    stack.kindful.set_faults(hold_jobs=True)
+    try:
+        run = stack.run_deployment(ONE_FILE, params)
+        wait_until(lambda: batch_states(stack, str(export)) == ["submitted"], 120, "the run's job")
+        began = time.monotonic()
+        with stack.api() as api:  # what the UI's Cancel button does
+            api.post(
+                f"/flow_runs/{run['id']}/set_state",
+                json={"state": {"type": "CANCELLING", "name": "Cancelling"}, "force": True},
+            ).raise_for_status()
+        cancelled = stack.wait_for_flow_run(run["id"], timeout=60)
+        stack.record("cancel -> CANCELLED", time.monotonic() - began)
+    finally:
+        stack.kindful.set_faults(hold_jobs=False)
+    assert _state(cancelled) == "CANCELLED", cancelled["state"]
+    assert stack.posts() - posts == 1
+    assert batch_states(stack, str(export)) == ["submitted"]  # the job stays recorded
+
+    again = stack.wait_for_flow_run(stack.run_deployment(ONE_FILE, params)["id"])
+    assert _state(again) == "COMPLETED", stack.logs_tail(again["id"])
+    assert stack.posts() - posts == 1  # followed the recorded job, did not submit again
+    cancelled_ids = kindful_transactions(stack, "C-")
+    assert len(set(cancelled_ids)) == len(cancelled_ids) == 17
+
+
 def feed_keys(feed: str) -> list[str]:
     """The artifacts one import publishes, keyed by its feed (file stem)."""
     return [
