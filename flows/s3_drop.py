@@ -21,7 +21,6 @@ Duplicate deliveries import once, in three layers:
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,6 +32,8 @@ from prefect.states import Failed
 
 from flows.import_export import BAD_INPUT, import_source, kindful_settings
 from flows.run_settings import current_settings
+from flows.s3_event_lambda import printable
+from pipelines.drop_policy import drop_allowed
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
@@ -107,15 +108,11 @@ def mapping_beside(
     """
     folder = key.rpartition("/")[0]
     client = s3_client(settings.staging, credentials=settings.aws_credentials)
-    inbox = S3Inbox(bucket, f"{folder}/" if folder else "", client)
     name = key.rpartition("/")[2]
-    found = inbox.mapping_for(InboxFile(f"s3://{bucket}/{key}", name, datetime.now(UTC)))
-    try:
+    # The inbox's scratch folder (the downloaded mapping) goes when the block ends.
+    with S3Inbox(bucket, f"{folder}/" if folder else "", client) as inbox:
+        found = inbox.mapping_for(InboxFile(f"s3://{bucket}/{key}", name, datetime.now(UTC)))
         yield str(found) if found else mapping
-    finally:  # the inbox's scratch folder for downloaded mappings, found or not
-        scratch = getattr(inbox, "_scratch", None) or (found.parent if found else None)
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @flow(name="import-dropped-object", flow_run_name="s3-drop {bucket}/{key}", log_prints=False)
@@ -158,9 +155,14 @@ def import_dropped_object(
         source = drop_uri(bucket, key)
     except InputError as error:
         return Failed(message=f"{BAD_INPUT}{error}")
+    # Only the buckets and prefixes the operator allows (KINDFUL_ETL_DROP_BUCKETS), before
+    # anything in the bucket is read.
+    refusal = drop_allowed(bucket, key)
+    if refusal is not None:
+        return Failed(message=f"{BAD_INPUT}{printable(source)}: {refusal}")
     reason = not_a_drop(key)
     if reason is not None:
-        logger.info("%s: ignored, %s", source, reason)
+        logger.info("%s: ignored, %s", printable(source), reason)
         return {"status": IGNORED, "source": source, "reason": reason}
     settings = current_settings()
     with mapping_beside(bucket, key, settings, mapping) as chosen_mapping:
@@ -185,17 +187,17 @@ def import_dropped_object(
                 return Failed(message=f"{BAD_INPUT}{error}")
             if last.status != "complete":
                 return Failed(
-                    message=f"{source} is no longer there; its last run {last.run_id} "
+                    message=f"{printable(source)} is no longer there; its last run {last.run_id} "
                     f"ended {last.status}"
                 )
-            logger.info("%s: no longer there; imported by run %s", source, last.run_id)
+            logger.info("%s: no longer there; imported by run %s", printable(source), last.run_id)
             return _already(source, options, last.run_id)
         done = imported_by(source, source_hash, settings, options)
         if done is not None:
             logger.info(
                 "%s: this content was already imported into this Kindful with these "
                 "settings by run %s; nothing to do",
-                source,
+                printable(source),
                 done,
             )
             return _already(source, options, done)

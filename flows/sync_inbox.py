@@ -27,12 +27,15 @@ from flows.import_export import (
     prepare_batches,
 )
 from flows.run_settings import current_settings
+from flows.s3_event_lambda import printable
 from pipelines.errors import InputError
 from pipelines.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.import_settings import ImportSettings
 from pipelines.inbox import Inbox, InboxFile, open_inbox
 from pipelines.ledger import Ledger, new_run_id
 from pipelines.mapping import Mapping
+from pipelines.private_files import private_dir, write_private_text
+from pipelines.read_export import ExportError
 from pipelines.run_folder import RunFolder, release
 from pipelines.run_options import RunOptions, resolve_run
 from pipelines.stage_s3 import s3_client
@@ -62,9 +65,8 @@ def _inbox(location: str, settings: ImportSettings) -> Inbox:
 
 
 def _error_file(out: Path, message: str) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "error.txt"
-    path.write_text(message + "\n")
+    path = private_dir(out) / "error.txt"
+    write_private_text(path, message + "\n")
     return path
 
 
@@ -76,7 +78,7 @@ def _run_files(out: Path) -> dict[str, Path]:
 def _one_line(error: BaseException) -> str:
     """What error.txt and the log say: our own errors' messages; for anything else (it may
     quote a value) only its type and place."""
-    if isinstance(error, InputError | ImportFailed):
+    if isinstance(error, InputError | ExportError | ImportFailed):
         return " ".join(str(error).split())
     return internal_error(error)
 
@@ -118,19 +120,49 @@ def sync_inbox(
 
     Where to import to is the worker's environment (flows.run_settings), never a parameter.
     """
-    logger = get_run_logger()
     settings = current_settings()
-    inbox = _inbox(location, settings)
+    with _inbox(location, settings) as inbox:  # its scratch folder goes with it
+        return _sync(
+            inbox, settings, mapping, data_format, action, match_by, source_timezone, day_first
+        )
+
+
+def _sync(
+    inbox: Inbox,
+    settings: ImportSettings,
+    mapping: str | None,
+    data_format: str | None,
+    action: str | None,
+    match_by: dict[str, str] | None,
+    source_timezone: str | None,
+    day_first: bool | None,
+) -> dict[str, list[str]]:
+    logger = get_run_logger()
+    outcome: dict[str, list[str]] = {"processed": [], "already_imported": [], "failed": []}
+    # Links, FIFOs, devices: filed under failed/ with the reason, never opened or hashed.
+    for entry in inbox.refused():
+        folder = settings.run_folder(new_run_id())
+        message = f"refused: {entry.refused}"
+        logger.warning("%s: %s", printable(entry.relative), message)
+        try:
+            inbox.finish(entry, "failed", {"error.txt": _error_file(folder.path, message)})
+        except Exception as error:
+            logger.warning(
+                "%s: cannot move to failed/: %s", printable(entry.relative), _one_line(error)
+            )
+        outcome["failed"].append(entry.relative)
+        release(folder)
     pending = inbox.pending()
     logger.info("%d export(s) pending in the inbox", len(pending))
-    outcome: dict[str, list[str]] = {"processed": [], "already_imported": [], "failed": []}
 
     def fail(export: InboxFile, folder: RunFolder, message: str, files: dict[str, Path]) -> None:
-        logger.warning("%s: %s", export.relative, message)
+        logger.warning("%s: %s", printable(export.relative), message)
         try:
             inbox.finish(export, "failed", files | {"error.txt": _error_file(folder.path, message)})
         except Exception as error:  # even filing it failed: leave it for the next sweep
-            logger.warning("%s: cannot move to failed/: %s", export.relative, _one_line(error))
+            logger.warning(
+                "%s: cannot move to failed/: %s", printable(export.relative), _one_line(error)
+            )
         outcome["failed"].append(export.relative)
 
     planned: list[_Planned] = []

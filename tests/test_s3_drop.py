@@ -113,6 +113,9 @@ def aws_env(moto_s3: EmbeddedS3, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv(
+        "KINDFUL_ETL_DROP_BUCKETS", "drops-direct"
+    )  # the drop buckets these tests use
 
 
 def drop(moto_s3: EmbeddedS3, bucket: str, key: str, body: bytes) -> dict[str, Any]:
@@ -188,6 +191,30 @@ def test_a_drop_that_is_not_an_object_or_not_there_fails_as_bad_input(
     )
     message = state.message or ""
     assert state.is_failed() and message.startswith("bad input: ") and "missing.csv" in message
+    assert posts(kindful) == 0
+
+
+@pytest.mark.usefixtures("prefect_server", "aws_env")
+def test_a_drop_from_a_bucket_not_allowed_is_refused_before_anything_is_read(
+    settings: ImportSettings,
+    kindful: SandboxHandle,
+    moto_s3: EmbeddedS3,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drop(moto_s3, "someone-elses", "inbox/gifts.csv", GIFTS.read_bytes())
+    state = import_dropped_object(
+        bucket="someone-elses",
+        key="inbox/gifts.csv",
+        data_format="contact_with_transaction",
+        return_state=True,
+    )
+    message = state.message or ""
+    assert state.is_failed() and message.startswith("bad input: "), message
+    assert "not in KINDFUL_ETL_DROP_BUCKETS" in message
+    # Without the setting no bucket is allowed at all.
+    monkeypatch.delenv("KINDFUL_ETL_DROP_BUCKETS")
+    state = import_dropped_object(bucket="drops-direct", key="gifts.csv", return_state=True)
+    assert state.is_failed() and "KINDFUL_ETL_DROP_BUCKETS is not set" in (state.message or "")
     assert posts(kindful) == 0
 
 
@@ -494,6 +521,7 @@ def drop_stack(kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path) -> I
                 KINDFUL_TOKEN=kindful.token,
                 KINDFUL_ETL_STAGING_URI=staging.uri,
                 KINDFUL_ETL_HOME=str(state),
+                KINDFUL_ETL_DROP_BUCKETS="kindful-etl-drops/inbox/",
                 KINDFUL_ETL_LEDGER_URL=str(state / "ledger.db"),
                 AWS_ENDPOINT_URL_S3=moto_s3.endpoint_url,
                 AWS_ACCESS_KEY_ID="testing",
