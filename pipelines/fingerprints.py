@@ -6,22 +6,24 @@ import hashlib
 import json
 from typing import Any
 
-from smart_open import open as smart_open_file
-
 from pipelines.errors import InputError
 
 
 def source_content_hash(uri: str) -> str:
-    """sha256 of the source's bytes as stored (before gunzip), streamed."""
+    """sha256 of the source's bytes as stored (before gunzip), streamed.
+
+    Read through the reader's own checks (regular files only, size limit, no private http
+    addresses or foreign redirects), so hashing a hostile source is refused like reading it.
+    """
+    from pipelines.read_export import ExportError, open_source_bytes
+
     digest = hashlib.sha256()
     try:
-        with smart_open_file(uri, "rb", compression="disable") as stream:
+        with open_source_bytes(uri) as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):
                 digest.update(block)
-    except FileNotFoundError:
-        raise InputError(f"source not found: {uri.split('?', 1)[0]}") from None
-    except OSError as error:
-        raise InputError(f"cannot read {uri.split('?', 1)[0]}: {type(error).__name__}") from None
+    except ExportError as error:
+        raise InputError(str(error)) from None
     return digest.hexdigest()
 
 

@@ -577,3 +577,23 @@ def test_the_shipped_automation_is_valid_and_listens_to_the_events_imports_emit(
         "prefect automation create --from-file deploy/automation-notify.yaml"
         in (ROOT / "prefect.yaml").read_text()
     )
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_link_in_the_inbox_is_filed_unread_and_the_good_file_beside_it_is_imported(
+    settings: ImportSettings, kindful: SandboxHandle, tmp_path: Path
+) -> None:
+    secret = tmp_path / "outside" / "credentials.csv"
+    secret.parent.mkdir()
+    secret.write_text("first_name,last_name\nAKIASECRETKEY,do-not-read\n")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "env.csv").symlink_to(secret)
+    (inbox / "good.csv").write_bytes(CONTACTS.read_bytes())
+    outcome = sync_inbox(location=str(inbox), data_format="contact")
+    assert outcome == {"processed": ["good.csv"], "already_imported": [], "failed": ["env.csv"]}
+    error = (inbox / "failed" / "env.error.txt").read_text()
+    assert error.startswith("refused: ") and len(error.strip().splitlines()) == 1
+    written = [p for p in (inbox / "failed").rglob("*") if p.is_file() and not p.is_symlink()]
+    assert all("AKIASECRETKEY" not in p.read_text(errors="replace") for p in written)
+    assert posts(kindful) == 1
