@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipelines.errors import InputError
 from pipelines.mapping import ACTIONS, Mapping, load_mapping, resolve_format
+from pipelines.mapping_transforms import label
 from schemas.columns import CONTACT_MATCH_KEYS
 
 MATCH_BY_KEYS = ("contact", "transaction", "campaign", "fund", "group", "event")
@@ -79,9 +80,9 @@ def resolve_options(
     tz = source_timezone or (mapping.source_timezone if mapping else None) or "UTC"
     try:
         zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
         raise InputError(
-            f"unknown source timezone {tz!r}; use an IANA name like America/Chicago"
+            f"unknown source timezone {label(tz)}; use an IANA name like America/Chicago"
         ) from None
     if day_first is None:
         day_first = bool(mapping.day_first) if mapping and mapping.day_first is not None else False

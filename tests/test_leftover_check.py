@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import RUN_MARK
+RUN_MARK = "KINDFUL_ETL_TEST_RUN"  # tests/conftest.py's (two conftest modules: not importable)
 
 LEAKY = """
 import subprocess, sys
