@@ -60,6 +60,12 @@ def request_counts(app: AppDep, sandbox: SandboxDep) -> dict[str, int]:
     return dict(sandbox.requests)
 
 
+@admin_router.get("/jobs")
+def job_peaks(app: AppDep, sandbox: SandboxDep) -> dict[str, int]:
+    """Jobs submitted, and the most ever active (queued or working) and working at once."""
+    return sandbox.runner.peaks(app)
+
+
 @admin_router.post("/contacts")
 def seed_contact(
     app: AppDep, sandbox: SandboxDep, data: Annotated[dict[str, Any], Body()]

@@ -3,6 +3,10 @@
 001: "Kindful imports are worked one by one" and "There will only ever be one 'working' job
 per app". Statuses (001, "Import Statuses"): ready -> working -> complete | load_failed | error
 (an internal exception); `failed` and `setup_failed` only through the `fail_jobs` fault knob.
+
+Per app, the runner also records how many jobs were ever `working` at once and how many were
+active (queued or working) at once, for tests of clients that must send one job at a time per
+account (`GET /__sandbox/jobs`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sandbox.config import SandboxConfig
@@ -30,6 +35,15 @@ _INJECTED = {
 }
 
 
+@dataclass
+class JobPeaks:
+    """What one app's jobs looked like at their busiest, since this sandbox started."""
+
+    submitted: int = 0
+    peak_active: int = 0  # jobs ready, scheduled, pending or working at once (at a submit)
+    peak_working: int = 0  # jobs `working` at once (when one starts)
+
+
 class JobRunner:
     """Queues jobs in the store and works them from per-app daemon threads."""
 
@@ -40,6 +54,8 @@ class JobRunner:
         self._wakeup = threading.Condition()
         self._stop = threading.Event()
         self._threads: dict[str, threading.Thread] = {}
+        self._peaks: dict[str, JobPeaks] = {}
+        self._peaks_lock = threading.Lock()
 
     def start(self) -> None:
         """Resume jobs a previous run left queued (SQLite state)."""
@@ -54,9 +70,20 @@ class JobRunner:
 
     def submit(self, app: str, spec: ImportSpec, body: dict[str, Any]) -> Job:
         row_count = len(spec.data) if spec.data is not None else None
-        job = self._store.add_job(str(uuid.uuid4()), app, body, row_count)
+        with self._store.lock:  # the count is the one this job joined
+            job = self._store.add_job(str(uuid.uuid4()), app, body, row_count)
+            active = len(self._store.active_jobs(app))
+        with self._peaks_lock:
+            peaks = self._peaks.setdefault(app, JobPeaks())
+            peaks.submitted += 1
+            peaks.peak_active = max(peaks.peak_active, active)
         self.wake(app)
         return job
+
+    def peaks(self, app: str) -> dict[str, int]:
+        """`submitted`, `peak_active` and `peak_working` for the app's jobs so far."""
+        with self._peaks_lock:
+            return asdict(self._peaks.get(app, JobPeaks()))
 
     def wake(self, app: str | None = None) -> None:
         """Make sure `app` has a worker and nudge every worker to look for work."""
@@ -75,10 +102,19 @@ class JobRunner:
                 if not self._faults.settings.hold_jobs:
                     job = self._store.next_pending_job(app)
                     if job is not None:
-                        self._store.set_job_status(job.id, "working")
+                        self._start(app, job)
                         return job
                 self._wakeup.wait(_IDLE_POLL)
         return None
+
+    def _start(self, app: str, job: Job) -> None:
+        """Mark the job working and count the app's working jobs (the store's, not threads)."""
+        with self._store.lock:
+            self._store.set_job_status(job.id, "working")
+            working = sum(j.status == "working" for j in self._store.active_jobs(app))
+        with self._peaks_lock:
+            peaks = self._peaks.setdefault(app, JobPeaks())
+            peaks.peak_working = max(peaks.peak_working, working)
 
     def _work(self, app: str) -> None:
         while (job := self._next_job(app)) is not None:

@@ -85,6 +85,10 @@ class SandboxHandle:
         """Requests received so far, keyed "METHOD /path" (base path stripped)."""
         return dict(self.sandbox.requests)
 
+    def job_peaks(self) -> dict[str, int]:
+        """This app's jobs: `submitted`, `peak_active` and `peak_working` (at once)."""
+        return self.sandbox.runner.peaks(self.app)
+
     def set_faults(self, **changes: Any) -> FaultSettings:
         return self.sandbox.set_faults(changes)
 

@@ -235,6 +235,39 @@ def rehearsal_blocks(readme: Path = DEPLOY_README) -> dict[str, str]:
     return blocks
 
 
+def marked_blocks(path: Path, tag: str) -> dict[str, str]:
+    """The shell blocks marked `<!-- TAG: ROLE -->` in a Markdown file, by role."""
+    pattern = re.compile(rf"<!-- {re.escape(tag)}: ([a-z-]+) -->\s*\n```sh\n(.*?)```", re.S)
+    blocks: dict[str, str] = {}
+    for role, text in pattern.findall(path.read_text()):
+        assert role not in blocks, f"two blocks marked {tag}: {role!r} in {path}"
+        blocks[role] = text
+    return blocks
+
+
+def command_lines(block: str) -> list[str]:
+    """A block's commands: continuation lines joined, blank and comment lines left out."""
+    joined = re.sub(r"\\\n\s*", " ", block)
+    return [
+        line.strip()
+        for line in joined.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def exported(block: str) -> dict[str, str]:
+    """The variables a block of `export NAME=VALUE ...` lines sets, as written."""
+    env: dict[str, str] = {}
+    for line in command_lines(block):
+        words = shlex.split(line, comments=True)
+        assert words[0] == "export", f"not an export line: {line!r}"
+        for word in words[1:]:
+            name, sep, value = word.partition("=")
+            assert sep, f"not NAME=VALUE: {word!r}"
+            env[name] = value
+    return env
+
+
 @dataclass(frozen=True)
 class Localizer:
     """Replaces the documented ports and paths with the stack's; nothing else."""
@@ -569,6 +602,21 @@ def _worker_online(api_url: str) -> bool:
         response = httpx.post(f"{api_url}/work_pools/{POOL}/workers/filter", json={}, timeout=5)
         return response.status_code == 200 and bool(response.json())
     return False
+
+
+def server_healthy(api_url: str) -> bool:
+    """The Prefect server at `api_url` answers its health check."""
+    return _healthy(api_url)
+
+
+def workers_online(api_url: str, pool: str = POOL) -> list[dict[str, Any]]:
+    """The workers the server has heard from for `pool` (empty when it cannot say)."""
+    with contextlib.suppress(httpx.HTTPError, ValueError):
+        response = httpx.post(f"{api_url}/work_pools/{pool}/workers/filter", json={}, timeout=5)
+        if response.status_code == 200:
+            found: list[dict[str, Any]] = response.json()
+            return found
+    return []
 
 
 @contextlib.contextmanager
