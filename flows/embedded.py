@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from pipelines.embedded_s3 import running_moto
 from pipelines.import_settings import ImportSettings
 from pipelines.kindful_settings import KindfulSettings
+from pipelines.private_files import private_dir
 from sandbox.serve import running_sandbox
 
 # Not a secret: the local sandbox's one app, the same on every run so its records carry over.
@@ -24,7 +25,7 @@ EMBEDDED_TOKEN = "kindful-etl-embedded-sandbox"
 @contextmanager
 def embedded_settings(home: Path, *, processing_delay: float = 0.05) -> Iterator[ImportSettings]:
     """Start moto and the sandbox on loopback ports; yield settings pointing at them."""
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)  # the sandbox's records and the ledger: donor data, 0700
     sandbox_db = home / "sandbox.db"
     with (
         running_moto() as s3,

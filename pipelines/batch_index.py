@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.csv_out import write_csv
+from pipelines.private_files import open_private
 
 # The column holding each record kind's external id (001's column tables; 002: the app's
 # external id is the row's `id`). A split batch's `id` is the split's own.
@@ -65,7 +66,8 @@ def write_index(path: Path, batch: pd.DataFrame) -> Path | None:
     ids.columns = pd.Index(list(kinds))
     buffer = io.StringIO()
     write_csv(ids, buffer, lineterminator="\n")
-    path.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), _GZIP_LEVEL, mtime=0))
+    with open_private(path, "wb") as handle:  # external ids of donors: 0600
+        handle.write(gzip.compress(buffer.getvalue().encode("utf-8"), _GZIP_LEVEL, mtime=0))
     return path
 
 

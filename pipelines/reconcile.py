@@ -27,6 +27,7 @@ import pandas as pd
 from pipelines.batch_index import BatchIndex
 from pipelines.csv_out import write_csv
 from pipelines.kindful_models import ImportResult, Notification
+from pipelines.private_files import open_private_text, private_dir, write_private_text
 from pipelines.write_batches import Batch
 from pipelines.write_outputs import neutralize_formulas
 
@@ -317,10 +318,11 @@ def write_reconciliation(
     findings.csv opens safely in a spreadsheet like rejects.csv: Kindful's descriptions may
     quote the data, so cells starting with = + - @ get a leading quote.
     """
-    (out_dir / "reconciliation.json").write_text(json.dumps(report, indent=2) + "\n")
+    private_dir(out_dir)  # run files hold donor data: 0700 folder, 0600 files
+    write_private_text(out_dir / "reconciliation.json", json.dumps(report, indent=2) + "\n")
     frames = [o.findings for o in outcomes if not o.findings.empty]
     findings = pd.concat(frames, ignore_index=True) if frames else _no_findings()
-    with (out_dir / "findings.csv").open("w", newline="", encoding="utf-8") as handle:
+    with open_private_text(out_dir / "findings.csv") as handle:
         write_csv(neutralize_formulas(findings[FINDING_COLUMNS]), handle, lineterminator=os.linesep)
 
 

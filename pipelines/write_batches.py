@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipelines.batch_index import INDEX_SUFFIX, write_index
 from pipelines.csv_out import write_csv
+from pipelines.private_files import open_private, private_dir
 from pipelines.source_rows import SourceRows
 
 DEFAULT_BATCH_ROWS = 10_000  # 002: "we recommend sending in batches of 10k records at a time"
@@ -56,7 +57,7 @@ class BatchWriter:
     def __post_init__(self) -> None:
         if self.batch_rows < 1:
             raise ValueError("batch_rows must be at least 1")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.out_dir)  # batches hold donor data: 0700
         for pattern in ("batch-*.csv.gz", f"batch-*{INDEX_SUFFIX}"):
             for old in self.out_dir.glob(pattern):
                 old.unlink()
@@ -98,7 +99,8 @@ class BatchWriter:
         text = buffer.getvalue().encode("utf-8")
         path = self.out_dir / f"batch-{number:05d}.csv.gz"
         # mtime=0: the gzip bytes depend only on the content.
-        path.write_bytes(gzip.compress(text, compresslevel=GZIP_LEVEL, mtime=0))
+        with open_private(path, "wb") as handle:
+            handle.write(gzip.compress(text, compresslevel=GZIP_LEVEL, mtime=0))
         index_path = write_index(self.out_dir / f"batch-{number:05d}{INDEX_SUFFIX}", batch_frame)
         batch = Batch(
             number=number,
