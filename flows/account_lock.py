@@ -31,7 +31,7 @@ def account_name(settings: ImportSettings) -> str:
     """`kindful-<host>-<fingerprint>`: the account, never its token."""
     host = urlsplit(settings.kindful.base_url).netloc or "kindful"
     digest = hashlib.sha256(
-        f"{settings.target}\n{settings.kindful.token.get_secret_value()}".encode()
+        f"{settings.kindful.base_url}\n{settings.kindful.token.get_secret_value()}".encode()
     ).hexdigest()[:12]
     return f"kindful-{re.sub(r'[^a-z0-9.-]+', '-', host.lower())}-{digest}"
 
@@ -59,10 +59,16 @@ def _prefect_limit(name: str, wait: float) -> Iterator[None]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency.sync import concurrency
-    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:  # first use: create it (a run racing us may win; same limit)
+            with suppress(ObjectAlreadyExists):
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1)
+                )
     try:
         with concurrency(name, occupy=1, timeout_seconds=wait, strict=True):
             yield

@@ -7,6 +7,7 @@ default builds these settings for its own local servers.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,15 @@ class ImportSettings:
 
     @property
     def target(self) -> str:
-        return self.target_name or self.kindful.base_url
+        """The Kindful account the ledger keys records by: base URL and a token fingerprint.
+
+        Two organizations on one base URL (app.kindful.com) are two accounts; the fingerprint
+        (12 hex digits of the token's sha256) tells them apart without storing the token.
+        """
+        if self.target_name:
+            return self.target_name
+        token = self.kindful.token.get_secret_value().encode()
+        return f"{self.kindful.base_url}#{hashlib.sha256(token).hexdigest()[:12]}"
 
     @staticmethod
     def configured() -> bool:

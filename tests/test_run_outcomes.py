@@ -597,3 +597,35 @@ def test_a_link_in_the_inbox_is_filed_unread_and_the_good_file_beside_it_is_impo
     written = [p for p in (inbox / "failed").rglob("*") if p.is_file() and not p.is_symlink()]
     assert all("AKIASECRETKEY" not in p.read_text(errors="replace") for p in written)
     assert posts(kindful) == 1
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_two_organizations_on_one_base_url_sharing_a_ledger_are_two_accounts(
+    moto_s3: EmbeddedS3, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    with running_sandbox(
+        token="org-a-token", extra_tokens=["org-b-token"], db=str(tmp_path / "kindful.db")
+    ) as kindful:
+        staging = moto_s3.settings(bucket="outcomes-staging", prefix=f"{tmp_path.name}/")
+        ensure_bucket(moto_s3.client(staging), staging)
+        org_a = ImportSettings(
+            kindful=KindfulSettings(token=SecretStr("org-a-token"), base_url=kindful.base_url),
+            staging=staging,
+            ledger=str(tmp_path / "state" / "ledger.db"),
+            aws_credentials=moto_s3.credentials(),
+            poll_interval=0.05,
+        )
+        org_b = dataclasses.replace(
+            org_a,
+            kindful=KindfulSettings(token=SecretStr("org-b-token"), base_url=kindful.base_url),
+        )
+        assert org_a.target != org_b.target
+        assert "org-a-token" not in org_a.target and org_a.target.startswith(kindful.base_url)
+        reports = []
+        for org in (org_a, org_b):
+            with use_settings(org):
+                reports.append(import_export(source=str(GIFTS), data_format=FORMAT))
+    assert [r["rows_created"] for r in reports if isinstance(r, dict)] == [17, 17]
+    assert posts(kindful) == 2
