@@ -23,28 +23,25 @@ def _checks(
 ) -> Iterator[Check]:
     import os
 
+    from flows.run_settings import TOKEN_BLOCK, kindful_overrides
     from pipelines.import_settings import default_ledger
     from pipelines.kindful_errors import KindfulConfigError
     from pipelines.kindful_settings import KindfulSettings
     from pipelines.stage_s3 import StagingError, StagingSettings
 
-    overrides: dict[str, Any] = {}
-    if kindful_base_url:
-        overrides["base_url"] = kindful_base_url
-    if kindful_auth:
-        overrides["auth"] = kindful_auth
-    if token_block and not os.environ.get("KINDFUL_TOKEN"):
-        from prefect.blocks.system import Secret
-
-        try:
-            overrides["token"] = Secret.load(token_block).get()  # type: ignore[union-attr]
-        except Exception as error:
-            yield Check(
-                "Kindful token",
-                False,
-                f"Prefect Secret block {token_block!r} cannot be read ({type(error).__name__})",
-                "create it (prefect block create secret) or set KINDFUL_TOKEN",
-            )
+    overrides: dict[str, Any]
+    try:
+        overrides = kindful_overrides(kindful_base_url, kindful_auth, token_block)
+    except Exception as error:  # the Secret block could not be read
+        block = token_block or os.environ.get(TOKEN_BLOCK)
+        yield Check(
+            "Kindful token",
+            False,
+            f"Prefect Secret block {block!r} cannot be read ({type(error).__name__})",
+            "create it (prefect block create secret) or set KINDFUL_TOKEN",
+        )
+        pairs = (("base_url", kindful_base_url), ("auth", kindful_auth))
+        overrides = {name: value for name, value in pairs if value}
     try:
         kindful = KindfulSettings.from_env(**overrides)
     except KindfulConfigError as error:

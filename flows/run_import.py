@@ -44,7 +44,6 @@ def import_settings(
     batch_rows: int,
 ) -> Iterator[ImportSettings]:
     """Real settings when Kindful is configured; otherwise the embedded default's servers."""
-    import os
 
     configured = ImportSettings.configured() or bool(kindful_base_url or token_block)
     if not configured:
@@ -68,17 +67,10 @@ def import_settings(
                 ledger=ledger or settings.ledger,
             )
         return
+    from flows.run_settings import kindful_overrides
     from pipelines.kindful_settings import KindfulSettings
 
-    overrides: dict[str, Any] = {}
-    if kindful_base_url:
-        overrides["base_url"] = kindful_base_url
-    if kindful_auth:
-        overrides["auth"] = kindful_auth
-    if token_block and not os.environ.get("KINDFUL_TOKEN"):
-        from prefect.blocks.system import Secret
-
-        overrides["token"] = Secret.load(token_block).get()  # type: ignore[union-attr]
+    overrides = kindful_overrides(kindful_base_url, kindful_auth, token_block)
     staging_overrides: dict[str, Any] = {"keep_objects": keep_staged}
     if staging_uri:
         staging_overrides["uri"] = staging_uri

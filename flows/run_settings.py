@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from pipelines.import_settings import ImportSettings
 from pipelines.stage_s3 import redact_url
@@ -44,18 +45,32 @@ def use_settings(settings: ImportSettings, *sources: str) -> Iterator[None]:
             _sources.update(saved)
 
 
+def kindful_overrides(
+    base_url: str | None = None, auth: str | None = None, token_block: str | None = None
+) -> dict[str, Any]:
+    """KindfulSettings fields the command line (or KINDFUL_TOKEN_BLOCK) sets over the env.
+
+    The token comes from the Prefect Secret block only when KINDFUL_TOKEN is not set.
+    """
+    overrides: dict[str, Any] = {}
+    if base_url:
+        overrides["base_url"] = base_url
+    if auth:
+        overrides["auth"] = auth
+    block = token_block or os.environ.get(TOKEN_BLOCK)
+    if block and not os.environ.get("KINDFUL_TOKEN"):
+        from prefect.blocks.system import Secret
+
+        overrides["token"] = Secret.load(block).get()  # type: ignore[union-attr]
+    return overrides
+
+
 def current_settings() -> ImportSettings:
     """The settings handed over by `use_settings`, else the environment's."""
     with _lock:
         if _handed:
             return _handed[-1]
-    overrides = {}
-    block = os.environ.get(TOKEN_BLOCK)
-    if block and not os.environ.get("KINDFUL_TOKEN"):
-        from prefect.blocks.system import Secret
-
-        overrides["token"] = Secret.load(block).get()  # type: ignore[union-attr]
-    return ImportSettings.from_env(**overrides)
+    return ImportSettings.from_env(**kindful_overrides())
 
 
 def full_source(source: str) -> str:

@@ -10,17 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-DataFormat = Literal[
-    "contact",
-    "contact_with_transaction",
-    "split_transaction",
-    "contact_with_note",
-    "contact_with_pledge",
-    "contact_with_non_cash_gift",
-    "contact_with_soft_credit",
-    "contact_with_cause_team",
-]
-ActionType = Literal["create", "update"]
+from schemas.columns import Action, DataFormat
+
+ActionType = Action
 MAX_INLINE_ROWS = 100  # 002, "Import Record Limits"
 # 001, "Import Statuses": the ones after which a job never changes again.
 TERMINAL_STATUSES = frozenset({"complete", "load_failed", "failed", "setup_failed", "error"})
