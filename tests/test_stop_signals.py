@@ -132,10 +132,7 @@ STEPS = {
 @pytest.mark.parametrize(
     ("how", "step"),
     [
-        (signal.SIGINT, "startup"),
-        (signal.SIGINT, "transform"),
-        (signal.SIGTERM, "staging"),
-        (signal.SIGTERM, "waiting on a job"),
+        *((how, step) for how in (signal.SIGINT, signal.SIGTERM) for step in STEPS),
         (signal.SIGKILL, "startup"),
         (signal.SIGKILL, "waiting on a job"),
     ],
