@@ -629,3 +629,17 @@ def test_two_organizations_on_one_base_url_sharing_a_ledger_are_two_accounts(
                 reports.append(import_export(source=str(GIFTS), data_format=FORMAT))
     assert [r["rows_created"] for r in reports if isinstance(r, dict)] == [17, 17]
     assert posts(kindful) == 2
+
+
+@pytest.mark.usefixtures("prefect_server", "aws_env")
+def test_an_s3_inbox_with_a_key_longer_than_a_file_name_imports_everything(
+    settings: ImportSettings, kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> None:
+    inbox = f"{tmp_path.name}/inbox/"
+    long_name = "g" * 236 + ".csv"  # 240 characters: no file system takes it as one name
+    other_gifts = GIFTS.read_bytes().replace(b";T-", b";L-").replace(b"\nD-", b"\nLD-")
+    put(moto_s3, "outcomes-long", f"{inbox}{long_name}", other_gifts)
+    put(moto_s3, "outcomes-long", f"{inbox}good.csv", GIFTS.read_bytes())
+    outcome = sync_inbox(location=f"s3://outcomes-long/{inbox}", data_format=FORMAT)
+    assert sorted(outcome["processed"]) == sorted([long_name, "good.csv"]), outcome
+    assert outcome["failed"] == [] and posts(kindful) == 2
