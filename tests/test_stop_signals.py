@@ -90,6 +90,16 @@ def batch_states(ledger: Path) -> list[str]:
         return []
 
 
+def run_count(ledger: Path) -> int:
+    if not ledger.exists():
+        return 0
+    try:
+        with sqlite3.connect(ledger) as db:
+            return int(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def session_alive(session: int) -> bool:
     """Whether any process of the command's session (its children included) still runs."""
     for entry in Path("/proc").iterdir():
@@ -120,7 +130,8 @@ def posts(kindful: SandboxHandle) -> int:
 STEPS = {
     # step: (sandbox faults while the first run is stopped, how to know it is there)
     "startup": ({}, lambda out, ledger: True),
-    "transform": ({}, lambda out, ledger: any(out.glob(".*.partial"))),
+    # From the run folder's creation (prepare starts) until the ledger records the run.
+    "transform": ({}, lambda out, ledger: out.is_dir() and not run_count(ledger)),
     "staging": ({"latency": 30.0}, lambda out, ledger: batch_states(ledger)[:1] == ["staged"]),
     "waiting on a job": (
         {"hold_jobs": True},
