@@ -74,6 +74,20 @@ CLIENT_ENV = {
 # --------------------------------------------------------------------------------------------
 
 
+class RetryOnBusy(httpx.HTTPTransport):
+    """A Prefect server on SQLite answers 503 while its database is locked (a loaded 2-core
+    machine, a minute at worst): the test's own API calls wait it out instead of failing."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for attempt in range(40):
+            response = super().handle_request(request)
+            if response.status_code not in (502, 503) or attempt == 39:
+                return response
+            response.close()
+            time.sleep(min(0.25 * (attempt + 1), 3.0))
+        raise AssertionError("unreachable")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -335,7 +349,7 @@ class PrefectStack:
     # ---- Prefect --------------------------------------------------------------------------
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=15)
+        return httpx.Client(base_url=self.api_url, timeout=15, transport=RetryOnBusy())
 
     def prefect(
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 180
