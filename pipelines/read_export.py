@@ -154,9 +154,15 @@ def open_source_bytes(uri: str, *, limits: Limits | None = None) -> Iterator[Byt
     """
     limits = limits or Limits.from_env()
     name = display_name(uri)
+    with _export_errors(name), _open_binary(uri, name, limits) as raw:
+        yield _Counted(raw, name, limits)
+
+
+@contextlib.contextmanager
+def _export_errors(name: str) -> Iterator[None]:
+    """Any failure to open or read a source as one ExportError line that names the source."""
     try:
-        with _open_binary(uri, name, limits) as raw:
-            yield _Counted(raw, name, limits)
+        yield
     except ExportError:
         raise
     except SourceRefused as refused:
@@ -188,40 +194,31 @@ def _frames(
 ) -> Iterator[pd.DataFrame]:
     """Open `uri`, route it to the right reader, and turn every failure into an ExportError."""
     name = display_name(uri)
-    try:
-        with contextlib.ExitStack() as stack:
-            source = _open_source(uri, name, stack, limits)
-            if source.kind == "xlsx":
-                yield from _xlsx_frames(source, name, chunk_rows, sheet, stack, limits)
-            elif source.kind == "jsonl":
-                columns = _JsonColumns(limits)
-                if chunk_rows is not None:
-                    # Every chunk gets the whole file's keys, so a first pass collects them
-                    # (streaming, like the reading pass); then the source is opened afresh.
-                    columns = _json_columns(source.text_stream(), name, limits)
-                    stack.close()
-                    source = _open_source(uri, name, stack, limits)
-                    if source.kind != "jsonl":
-                        raise ExportError(f"cannot read {name}: the file changed while it was read")
-                yield from _jsonl_frames(source.text_stream(), name, chunk_rows, columns)
-            else:
-                yield from _csv_frames(uri, source, name, chunk_rows, limits)
-    except ExportError:
-        raise
-    except SourceRefused as refused:
-        raise ExportError(f"cannot read {name}: {refused}") from None
-    except (gzip.BadGzipFile, zlib.error, EOFError):
-        raise ExportError(f"cannot read {name}: corrupt or truncated gzip data") from None
-    except FileNotFoundError:
-        raise ExportError(f"cannot read {name}: file not found") from None
-    except IsADirectoryError:
-        raise ExportError(f"cannot read {name}: it is a directory") from None
-    except PermissionError:
-        raise ExportError(f"cannot read {name}: permission denied") from None
-    except MemoryError:
-        raise ExportError(f"cannot read {name}: out of memory; use iter_export") from None
-    except Exception as exc:  # network and storage errors: their text may echo signed URLs
-        raise ExportError(f"cannot read {name}: {_describe_io_error(exc)}") from None
+    with _export_errors(name):
+        try:
+            with contextlib.ExitStack() as stack:
+                source = _open_source(uri, name, stack, limits)
+                if source.kind == "xlsx":
+                    yield from _xlsx_frames(source, name, chunk_rows, sheet, stack, limits)
+                elif source.kind == "jsonl":
+                    columns = _JsonColumns(limits)
+                    if chunk_rows is not None:
+                        # Every chunk gets the whole file's keys, so a first pass collects them
+                        # (streaming, like the reading pass); then the source is opened afresh.
+                        columns = _json_columns(source.text_stream(), name, limits)
+                        stack.close()
+                        source = _open_source(uri, name, stack, limits)
+                        if source.kind != "jsonl":
+                            raise ExportError(
+                                f"cannot read {name}: the file changed while it was read"
+                            )
+                    yield from _jsonl_frames(source.text_stream(), name, chunk_rows, columns)
+                else:
+                    yield from _csv_frames(uri, source, name, chunk_rows, limits)
+        except (gzip.BadGzipFile, zlib.error, EOFError):
+            raise ExportError(f"cannot read {name}: corrupt or truncated gzip data") from None
+        except MemoryError:
+            raise ExportError(f"cannot read {name}: out of memory; use iter_export") from None
 
 
 def _describe_io_error(exc: BaseException) -> str:
