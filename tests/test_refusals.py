@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_env import cli_env
 
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.ledger import FAILED, Ledger
@@ -42,21 +42,7 @@ def staging(moto_s3: EmbeddedS3, tmp_path: Path) -> StagingSettings:
 def run_cli(
     kindful: SandboxHandle, moto: EmbeddedS3, staging: StagingSettings, home: Path, out: Path
 ) -> subprocess.CompletedProcess[str]:
-    drop = ("KINDFUL_", "AWS_", "PREFECT_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    credentials = moto.credentials()
-    env |= {
-        "KINDFUL_BASE_URL": kindful.base_url,
-        "KINDFUL_TOKEN": TOKEN,
-        "KINDFUL_ETL_STAGING_URI": staging.uri,
-        "KINDFUL_ETL_HOME": str(home),
-        "AWS_ENDPOINT_URL_S3": moto.endpoint_url,
-        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
-        "AWS_REGION": "us-east-1",
-        "PREFECT_HOME": str(home / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
+    env = cli_env(kindful, moto, staging, home, TOKEN)
     command = [CLI, "import", str(GIFTS), "--format", "contact_with_transaction"]
     return subprocess.run(
         [*command, "--out", str(out)],

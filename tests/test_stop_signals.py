@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cli_env import cli_env
 
 from pipelines.embedded_s3 import EmbeddedS3
 from pipelines.stage_s3 import StagingSettings, ensure_bucket
@@ -56,28 +57,6 @@ def export(tmp_path: Path) -> Path:
                 [f"Donor{n}", "Example", f"donor{n}@example.org", 1000 + n, "2024-03-01", "General"]
             )
     return path
-
-
-def env_for(
-    kindful: SandboxHandle, moto: EmbeddedS3, staging: StagingSettings, home: Path
-) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("KINDFUL_", "AWS_", "PREFECT_"))
-    }
-    credentials = moto.credentials()
-    return env | {
-        "KINDFUL_BASE_URL": kindful.base_url,
-        "KINDFUL_TOKEN": TOKEN,
-        "KINDFUL_ETL_STAGING_URI": staging.uri,
-        "KINDFUL_ETL_LEDGER_URL": str(home / "ledger.db"),
-        "KINDFUL_ETL_HOME": str(home),
-        "AWS_ENDPOINT_URL_S3": moto.endpoint_url,
-        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
-        "AWS_REGION": "us-east-1",
-        "PREFECT_HOME": str(home / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
 
 
 def batch_states(ledger: Path) -> list[str]:
@@ -159,7 +138,7 @@ def test_a_stopped_import_leaves_nothing_running_and_the_next_run_finishes_it(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "state"
-    env = env_for(kindful, moto_s3, staging, home)
+    env = cli_env(kindful, moto_s3, staging, home, TOKEN)
     command = [CLI, "import", str(export), "--format", "contact_with_transaction"]
     faults, reached = STEPS[step]
     if faults:
