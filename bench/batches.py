@@ -23,11 +23,11 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipelines.mapping import load_mapping, resolve_format  # noqa: E402
-from pipelines.prepare import prepare_export  # noqa: E402
-from pipelines.run_options import resolve_options  # noqa: E402
-from pipelines.write_batches import DEFAULT_BATCH_ROWS, BatchWriter  # noqa: E402
-from pipelines.write_outputs import OutputWriter  # noqa: E402
+from pipelines.mapping.spec import load_mapping, resolve_format  # noqa: E402
+from pipelines.outputs.batches import DEFAULT_BATCH_ROWS, BatchWriter  # noqa: E402
+from pipelines.outputs.validation_files import OutputWriter  # noqa: E402
+from pipelines.transform.options import resolve_options  # noqa: E402
+from pipelines.transform.prepare import prepare_export  # noqa: E402
 
 
 def _options(mapping_path: str) -> tuple[object, object]:

@@ -14,7 +14,7 @@ sandbox's own request counter:
   validation for free), POSTed as inline JSON 100 rows a call (Kindful's limit), each job
   polled to the end with the same client the way such scripts do: look at once, then every
   poll interval (the product's default, 2 s), one job after another. Ours paces its polling by
-  the previous job's rate (pipelines/job_pacing.py), as the flow does.
+  the previous job's rate (pipelines/kindful/pacing.py), as the flow does.
 
 Each side gets a fresh sandbox organization (token), so both import the same records from
 scratch. Prints one JSON object.
@@ -36,20 +36,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.batches import run as prepare  # noqa: E402
-from pipelines.embedded_s3 import running_moto  # noqa: E402
-from pipelines.job_pacing import JobPacer  # noqa: E402
-from pipelines.kindful_client import KindfulClient  # noqa: E402
-from pipelines.kindful_models import MAX_INLINE_ROWS, ImportRequest  # noqa: E402
-from pipelines.kindful_settings import KindfulSettings  # noqa: E402
-from pipelines.mapping import load_mapping, resolve_format  # noqa: E402
-from pipelines.run_options import resolve_options  # noqa: E402
-from pipelines.stage_s3 import (  # noqa: E402
+from pipelines.embedded.s3 import running_moto  # noqa: E402
+from pipelines.kindful.client import KindfulClient  # noqa: E402
+from pipelines.kindful.models import MAX_INLINE_ROWS, ImportRequest  # noqa: E402
+from pipelines.kindful.pacing import JobPacer  # noqa: E402
+from pipelines.kindful.settings import KindfulSettings  # noqa: E402
+from pipelines.kindful.submit import SubmitSettings, submit_batch  # noqa: E402
+from pipelines.mapping.spec import load_mapping, resolve_format  # noqa: E402
+from pipelines.staging.s3 import (  # noqa: E402
     delete_staged,
     ensure_bucket,
     presign,
     stage_batch,
 )
-from pipelines.submit import SubmitSettings, submit_batch  # noqa: E402
+from pipelines.transform.options import resolve_options  # noqa: E402
 from sandbox.serve import SandboxHandle, running_sandbox  # noqa: E402
 
 

@@ -84,7 +84,7 @@ def commands(source: Path, work: Path, polars: str | None) -> dict[str, tuple[li
     python = sys.executable
     table: dict[str, tuple[list[str], ...]] = {
         "ours validate": (
-            [python, "-m", "flows.cli", "validate", str(source), "--mapping", str(MAPPING),
+            [python, "-m", "flows.cli.main", "validate", str(source), "--mapping", str(MAPPING),
              "--out", str(work / "validate")],
         ),
         "pandas csv": ([python, str(BENCH / "baselines.py"), "pandas", "csv", str(source),

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
-from pipelines.import_settings import ImportSettings
-from pipelines.ledger import Ledger
+from pipelines.load.ledger import Ledger
+from pipelines.load.settings import ImportSettings
 
 LEASE_TTL = 120.0  # seconds a lease outlives its last renewal (a killed worker's)
 

@@ -24,14 +24,13 @@ from prefect.states import Failed
 from flows.account_lock import AccountBusy, one_job_per_account
 from flows.run_settings import current_settings, full_source
 from pipelines.errors import InputError
-from pipelines.fingerprints import settings_fingerprint, source_content_hash
-from pipelines.import_settings import ImportSettings
-from pipelines.inbox import export_stem
-from pipelines.job_pacing import JobPacer, PollPlan
-from pipelines.kindful_client import KindfulClient
-from pipelines.kindful_errors import KindfulRejected
-from pipelines.kindful_models import ImportResult
-from pipelines.ledger import (
+from pipelines.inbox.listing import export_stem
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.errors import KindfulRejected
+from pipelines.kindful.models import ImportResult
+from pipelines.kindful.pacing import JobPacer, PollPlan
+from pipelines.kindful.submit import submit_batch
+from pipelines.load.ledger import (
     COMPLETE,
     FAILED,
     SKIPPED,
@@ -41,10 +40,7 @@ from pipelines.ledger import (
     Ledger,
     new_run_id,
 )
-from pipelines.mapping import Mapping
-from pipelines.prepare import prepare_export
-from pipelines.read_export import ExportError
-from pipelines.reconcile import (
+from pipelines.load.reconcile import (
     BatchOutcome,
     reconcile_batch,
     refused_batch,
@@ -53,9 +49,14 @@ from pipelines.reconcile import (
     summary_rows,
     write_reconciliation,
 )
-from pipelines.run_folder import RunFolder, keep_run_files, release
-from pipelines.run_options import RunOptions, resolve_run
-from pipelines.stage_s3 import (
+from pipelines.load.settings import ImportSettings
+from pipelines.mapping.spec import Mapping
+from pipelines.outputs.batches import Batch, BatchWriter
+from pipelines.outputs.run_folder import RunFolder, keep_run_files, release
+from pipelines.outputs.validation_files import OutputWriter
+from pipelines.read.export import ExportError
+from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
+from pipelines.staging.s3 import (
     StagedObject,
     delete_staged,
     ensure_bucket,
@@ -63,10 +64,9 @@ from pipelines.stage_s3 import (
     s3_client,
     stage_batch,
 )
-from pipelines.submit import submit_batch
-from pipelines.validate_export import strip_query, summary_fields
-from pipelines.write_batches import Batch, BatchWriter
-from pipelines.write_outputs import OutputWriter
+from pipelines.transform.job import strip_query, summary_fields
+from pipelines.transform.options import RunOptions, resolve_run
+from pipelines.transform.prepare import prepare_export
 from schemas.columns import FORMATS, Action, DataFormat
 
 # A load_failed whose message says the file could not be fetched: re-presign and resubmit once.

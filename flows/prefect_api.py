@@ -3,7 +3,7 @@
 Without PREFECT_API_URL, Prefect starts a temporary server in a child process that it stops only
 from `atexit`: a SIGTERM (a container stop, a Prefect cancellation) or a SIGKILL left it running,
 ~225 MB each. This module starts that server itself, with the kernel told to end it when its
-parent dies (PR_SET_PDEATHSIG), and stops it in a `finally` (see flows.stopping for signals).
+parent dies (PR_SET_PDEATHSIG), and stops it in a `finally` (see flows.cli.stopping for signals).
 """
 
 from __future__ import annotations

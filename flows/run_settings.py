@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pipelines.import_settings import ImportSettings
-from pipelines.stage_s3 import redact_url
+from pipelines.load.settings import ImportSettings
+from pipelines.staging.s3 import redact_url
 
 TOKEN_BLOCK = "KINDFUL_TOKEN_BLOCK"
 

@@ -33,15 +33,15 @@ from prefect.states import Failed
 from flows.import_export import BAD_INPUT, import_source, kindful_settings
 from flows.run_settings import current_settings
 from flows.s3_event_lambda import printable
-from pipelines.drop_policy import drop_allowed
 from pipelines.errors import InputError
-from pipelines.fingerprints import settings_fingerprint, source_content_hash
-from pipelines.import_settings import ImportSettings
-from pipelines.inbox import DONE_FOLDERS, InboxFile, S3Inbox, is_export
-from pipelines.ledger import Ledger, RunRecord
-from pipelines.run_options import RunOptions, resolve_run
-from pipelines.stage_s3 import s3_client
-from pipelines.validate_export import strip_query
+from pipelines.inbox.drop_policy import drop_allowed
+from pipelines.inbox.listing import DONE_FOLDERS, InboxFile, S3Inbox, is_export
+from pipelines.load.ledger import Ledger, RunRecord
+from pipelines.load.settings import ImportSettings
+from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
+from pipelines.staging.s3 import s3_client
+from pipelines.transform.job import strip_query
+from pipelines.transform.options import RunOptions, resolve_run
 from schemas.columns import Action, DataFormat
 
 ALREADY_IMPORTED = "already-imported"

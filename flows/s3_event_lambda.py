@@ -58,8 +58,8 @@ logger = logging.getLogger(__name__)
 
 EVENT_NAME = "kindful-etl.s3.object.created"
 DEFAULT_SUFFIXES = (".csv", ".csv.gz", ".xlsx", ".jsonl")
-# The inbox sync (pipelines/inbox.py) moves finished exports and their run files here: copies
-# it makes there are not new drops.
+# The inbox sync (pipelines/inbox/listing.py) moves finished exports and their run files here:
+# copies it makes there are not new drops.
 DONE_FOLDERS = ("processed", "failed")
 # Fixed forever: event ids derived under it are how duplicate deliveries are recognised.
 EVENT_ID_NAMESPACE = uuid.UUID("6d3f4c1e-2b8a-5f6e-9c1d-4b7a0e2f8c35")

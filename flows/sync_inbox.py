@@ -18,7 +18,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows.cli import internal_error
+from flows.cli.main import internal_error
 from flows.import_export import (
     ImportFailed,
     PreparedRun,
@@ -29,17 +29,17 @@ from flows.import_export import (
 from flows.run_settings import current_settings
 from flows.s3_event_lambda import printable
 from pipelines.errors import InputError
-from pipelines.fingerprints import settings_fingerprint, source_content_hash
-from pipelines.import_settings import ImportSettings
-from pipelines.inbox import Inbox, InboxFile, open_inbox
-from pipelines.ledger import Ledger, new_run_id
-from pipelines.mapping import Mapping
-from pipelines.private_files import private_dir, write_private_text
-from pipelines.read_export import ExportError
-from pipelines.run_folder import RunFolder, release
-from pipelines.run_options import RunOptions, resolve_run
-from pipelines.stage_s3 import s3_client
-from pipelines.validate_export import strip_query
+from pipelines.inbox.listing import Inbox, InboxFile, open_inbox
+from pipelines.load.ledger import Ledger, new_run_id
+from pipelines.load.settings import ImportSettings
+from pipelines.mapping.spec import Mapping
+from pipelines.outputs.private_files import private_dir, write_private_text
+from pipelines.outputs.run_folder import RunFolder, release
+from pipelines.read.export import ExportError
+from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
+from pipelines.staging.s3 import s3_client
+from pipelines.transform.job import strip_query
+from pipelines.transform.options import RunOptions, resolve_run
 from schemas.columns import Action, DataFormat
 
 DASK_ADDRESS = "KINDFUL_ETL_DASK_ADDRESS"

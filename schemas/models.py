@@ -40,7 +40,7 @@ def positive_amount(values: pd.Series) -> pd.Series:
 
 def _field(column: Column) -> Any:
     # Presence is checked on values, not on the header: a missing required column is a file
-    # error raised before validation (`pipelines.required_columns`).
+    # error raised before validation (`pipelines.transform.required_columns`).
     constraints: dict[str, Any] = {}
     if column.max_length is not None:
         constraints["str_length"] = {"max_value": column.max_length}

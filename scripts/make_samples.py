@@ -556,7 +556,7 @@ custom_fields: []
 # stripe_payments.csv and paypal_activity.csv (their mappings are the shipped presets)
 # --------------------------------------------------------------------------------------------
 
-PRESETS = ROOT / "pipelines" / "presets"
+PRESETS = ROOT / "pipelines" / "mapping" / "presets"
 PACIFIC = zoneinfo.ZoneInfo("America/Los_Angeles")
 
 STRIPE_COLUMNS = [
@@ -811,7 +811,7 @@ def readme() -> bytes:
         f"its only reason); row {STRIPE_NO_NAME}: blank Card Name and no company; "
         f"row {STRIPE_ZERO}: Amount `0.00` (must be > 0) |",
         "| `stripe_payments.mapping.yaml` | mapping | the shipped preset "
-        "`pipelines/presets/stripe_payments.yaml` (split_name, was_refunded from Amount "
+        "`pipelines/mapping/presets/stripe_payments.yaml` (split_name, was_refunded from Amount "
         "Refunded, skip failed) | - |",
         "| `paypal_activity.csv` | PayPal activity download, mapped by "
         "`paypal_activity.mapping.yaml` to contact_with_transaction | UTF-8 with BOM, every "
@@ -826,7 +826,7 @@ def readme() -> bytes:
         f"row {PAYPAL_DENIED}: Status `Denied` (`skipped: payment denied or failed`); "
         f"row {PAYPAL_ONE_NAME}: Name `Cher` has no last name (no company either) |",
         "| `paypal_activity.mapping.yaml` | mapping | the shipped preset "
-        "`pipelines/presets/paypal_activity.yaml` (split_name, combine_time with US zone "
+        "`pipelines/mapping/presets/paypal_activity.yaml` (split_name, combine_time with US zone "
         "offsets, refunds and bookkeeping rows skipped) | - |",
         "",
     ]

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import settings
 
 if TYPE_CHECKING:
-    from postgres import PostgresCluster
+    from support.postgres import PostgresCluster
 
 # CI runs the same examples every time: a property failure is reproducible, never luck.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
@@ -47,7 +47,7 @@ def prefect_server() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[object]:
-    from pipelines.embedded_s3 import running_moto
+    from pipelines.embedded.s3 import running_moto
 
     with running_moto() as s3:
         yield s3
@@ -66,7 +66,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     end of the session whatever the tests did, and dies with the test process if that is killed.
     Missing binaries skip the test, except on CI, where `.ci/run` installs them: there they fail.
     """
-    from postgres import find_bindir, running_postgres
+    from support.postgres import find_bindir, running_postgres
 
     bindir = find_bindir()
     if bindir is None:

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines.kindful_client import KindfulClient
-from pipelines.kindful_models import ImportRequest, ImportResult
-from pipelines.kindful_settings import KindfulSettings, RetryPolicy
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.models import ImportRequest, ImportResult
+from pipelines.kindful.settings import KindfulSettings, RetryPolicy
 from sandbox.faults import FaultSettings
 from sandbox.serve import SandboxHandle, running_sandbox
 

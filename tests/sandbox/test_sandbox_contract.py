@@ -19,8 +19,8 @@ import httpx
 import pytest
 from conftest import finish, make_client
 
-from pipelines.kindful_client import KindfulClient
-from pipelines.kindful_models import (
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.models import (
     Campaign,
     CustomField,
     CustomFieldGroup,

@@ -8,9 +8,9 @@ import json
 import pytest
 from conftest import FileServer, Run, finish, make_client
 
-from pipelines.kindful_client import KindfulClient
-from pipelines.kindful_errors import KindfulRejected
-from pipelines.kindful_models import ImportRequest
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.errors import KindfulRejected
+from pipelines.kindful.models import ImportRequest
 from sandbox.serve import SandboxHandle, running_sandbox
 
 HEADER = [

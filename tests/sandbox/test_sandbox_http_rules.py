@@ -8,10 +8,10 @@ import httpx
 import pytest
 from conftest import make_client
 
-from pipelines.kindful_client import KindfulClient
-from pipelines.kindful_errors import KindfulAuthError, KindfulInlineLimitError, KindfulRejected
-from pipelines.kindful_models import ImportRequest
-from pipelines.kindful_settings import AuthStyle
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.errors import KindfulAuthError, KindfulInlineLimitError, KindfulRejected
+from pipelines.kindful.models import ImportRequest
+from pipelines.kindful.settings import AuthStyle
 from sandbox.serve import SandboxHandle
 
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from conftest import FileServer, finish, make_client
 
-from pipelines.kindful_client import KindfulClient
-from pipelines.kindful_errors import KindfulNotFound
-from pipelines.kindful_models import ImportRequest
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.errors import KindfulNotFound
+from pipelines.kindful.models import ImportRequest
 from sandbox.serve import SandboxHandle, running_sandbox
 
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FileServer, finish, make_client
 
-from pipelines.kindful_models import ImportRequest, ImportResult
+from pipelines.kindful.models import ImportRequest, ImportResult
 from sandbox.cli import sandbox_command
 
 HEADER = [

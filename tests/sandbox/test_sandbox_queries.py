@@ -6,8 +6,8 @@ import httpx
 import pytest
 from conftest import Run
 
-from pipelines.kindful_client import KindfulClient
-from pipelines.kindful_errors import KindfulQueryError
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.errors import KindfulQueryError
 from sandbox.serve import SandboxHandle
 
 

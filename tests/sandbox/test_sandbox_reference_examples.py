@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import FileServer
 
-from pipelines.kindful_models import ImportResult
+from pipelines.kindful.models import ImportResult
 from sandbox.serve import SandboxHandle
 
 RunRaw = Callable[[dict[str, Any]], ImportResult]

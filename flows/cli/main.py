@@ -1,0 +1,278 @@
+"""The `kindful-etl` command line.
+
+Commands import their heavy dependencies (Prefect, the sandbox) lazily so `validate` starts fast.
+Bad input ends with a one-line message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+
+from flows.cli.options import source_options
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str) -> None:
+    click.echo(f"kindful-etl: error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def internal_error(error: BaseException) -> str:
+    """A bug's one-line report: its type and the innermost project frame, not its message.
+
+    An exception's text often quotes the value it choked on (`int('...')`), which is donor data.
+    """
+    import traceback
+
+    root = Path(__file__).resolve().parents[2]
+    where = ""
+    for frame in traceback.extract_tb(error.__traceback__):
+        path = Path(frame.filename)  # compiled modules (.pyx) give relative names: not ours
+        if path.is_absolute() and path.is_relative_to(root) and ".venv" not in path.parts:
+            where = f" at {path.relative_to(root)}:{frame.lineno}"
+    return f"internal error {type(error).__name__}{where} (a bug in kindful-etl; please report it)"
+
+
+class LazyGroup(click.Group):
+    """Loads heavy subcommands on first use (click docs, "Lazily Loading Subcommands")."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "sandbox": "sandbox.cli:sandbox_command",
+        "preview": "flows.cli.preview:preview_command",
+        "mapping": "flows.cli.mapping:mapping_group",
+        "check": "flows.cli.check:check_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, attribute = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Move donor data into Kindful through its Imports API, every row accounted for."""
+
+
+def print_summary_table(rows: list[tuple[str, Any]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"  {label.ljust(width)}  {value}")
+
+
+@cli.command()
+@source_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--fail-on-rejects", is_flag=True, help="Exit 1 when any record is rejected.")
+@click.option("--chunk-rows", default=100_000, show_default=True, type=click.IntRange(min=1))
+def validate(
+    source: str,
+    data_format: str | None,
+    action: str | None,
+    mapping_path: str | None,
+    match_by: tuple[str, ...],
+    source_timezone: str | None,
+    day_first: bool | None,
+    custom_field: tuple[str, ...],
+    out_dir: str,
+    fail_on_rejects: bool,
+    chunk_rows: int,
+) -> None:
+    """Normalize and validate SOURCE; write normalized, rejects, warnings and summary files."""
+    from pipelines.errors import InputError
+    from pipelines.read.export import ExportError
+    from pipelines.transform.job import validate_export
+
+    try:
+        summary = validate_export(
+            source,
+            data_format=data_format,
+            mapping_path=mapping_path,
+            action=action,
+            match_by=match_by,
+            source_timezone=source_timezone,
+            day_first=day_first,
+            custom_fields=custom_field,
+            out_dir=Path(out_dir),
+            chunk_rows=chunk_rows,
+        )
+    except (InputError, ExportError) as error:
+        _fail(str(error))
+        return
+    except Exception as error:  # a bug, not bad input: still one line, and never a cell value
+        click.echo(f"kindful-etl: error: {internal_error(error)}", err=True)
+        sys.exit(1)
+    click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
+    print_summary_table(
+        [
+            ("rows read", summary["rows_read"]),
+            ("accepted", summary["rows_accepted"]),
+            ("rejected", summary["rows_rejected"]),
+            ("warnings", summary["warnings"]),
+        ]
+    )
+    for reason, count in list(summary["reasons"].items())[:10]:
+        click.echo(f"    reject  {count:>6}  {reason}")
+    click.echo(f"files in {out_dir}: normalized.csv rejects.csv warnings.csv summary.json")
+    if fail_on_rejects and summary["rows_rejected"]:
+        sys.exit(1)
+
+
+@cli.command("import")
+@source_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Run files folder.")
+@click.option("--batch-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--keep-staged", is_flag=True, help="Keep the staged S3 objects after the run.")
+@click.option("--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", help="s3://bucket/prefix/")
+@click.option("--url-expiry", type=int, help="Presigned URL lifetime, seconds (default 3600).")
+@click.option("--kindful-base-url", envvar="KINDFUL_BASE_URL", help="Kindful API base URL.")
+@click.option("--kindful-auth", envvar="KINDFUL_AUTH", type=click.Choice(["token", "bearer"]))
+@click.option("--token-block", envvar="KINDFUL_TOKEN_BLOCK", help="Prefect Secret block name.")
+@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
+def import_command(
+    source: str,
+    data_format: str | None,
+    action: str | None,
+    mapping_path: str | None,
+    match_by: tuple[str, ...],
+    source_timezone: str | None,
+    day_first: bool | None,
+    custom_field: tuple[str, ...],
+    out_dir: str | None,
+    batch_rows: int,
+    keep_staged: bool,
+    staging_uri: str | None,
+    url_expiry: int | None,
+    kindful_base_url: str | None,
+    kindful_auth: str | None,
+    token_block: str | None,
+    ledger: str | None,
+) -> None:
+    """Import SOURCE into Kindful: validate, batch, stage on S3, submit, reconcile.
+
+    With no Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset) it runs against the
+    embedded sandbox and a local S3, keeping state in KINDFUL_ETL_HOME or ./.kindful-etl/.
+    """
+    from flows.cli.imports import run_import_command
+
+    code = run_import_command(
+        source=source,
+        data_format=data_format,
+        action=action,
+        mapping_path=mapping_path,
+        match_by=match_by,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=custom_field,
+        out_dir=out_dir,
+        batch_rows=batch_rows,
+        keep_staged=keep_staged,
+        staging_uri=staging_uri,
+        url_expiry=url_expiry,
+        kindful_base_url=kindful_base_url,
+        kindful_auth=kindful_auth,
+        token_block=token_block,
+        ledger=ledger,
+    )
+    sys.exit(code)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
+@click.option("--limit", default=30, show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, ledger: str | None, limit: int) -> None:
+    """List recent import runs from the ledger."""
+    from pipelines.load.ledger import Ledger
+    from pipelines.load.settings import default_ledger
+
+    ctx.obj = ledger or default_ledger()
+    if ctx.invoked_subcommand is not None:
+        return
+    book = Ledger(ctx.obj)
+    found = book.runs(limit)
+    if not found:
+        click.echo("no runs recorded in this ledger")
+    for run in found:
+        summary = run.summary or {}
+        click.echo(
+            f"{run.run_id}  {run.status:<9} {run.settings.get('data_format', ''):<26} "
+            f"read {summary.get('rows_read', '-'):>6}  "
+            f"created {summary.get('rows_created', '-'):>6}  "
+            f"updated {summary.get('rows_updated', '-'):>6}  {run.source_uri}"
+        )
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.pass_obj
+def runs_show(ledger: str, run_id: str) -> None:
+    """Show one run and its batches."""
+    from pipelines.load.ledger import Ledger
+
+    found = Ledger(ledger).run(run_id)
+    if found is None:
+        _fail(f"no run {run_id} in the ledger")
+        return
+    run, batches = found
+    click.echo(f"run {run.run_id}: {run.status}")
+    print_summary_table(
+        [
+            ("source", run.source_uri),
+            ("source sha256", run.source_hash),
+            ("Kindful", run.target),
+            ("settings", json.dumps(run.settings, sort_keys=True)),
+            ("started", run.started_at),
+            ("finished", run.finished_at or "-"),
+        ]
+    )
+    if run.summary:
+        from pipelines.load.reconcile import summary_rows
+
+        print_summary_table(summary_rows(run.summary))
+    for batch in batches:
+        click.echo(
+            f"  batch {batch.number:>4}  {batch.rows:>6} rows  {batch.status:<9} "
+            f"job {batch.job_id or '-'}  created {batch.stats}  updated {batch.update_stats}"
+            + (f"  ({batch.message})" if batch.message else "")
+        )
+
+
+def main() -> None:
+    """Console entry point."""
+    # Prefect's temporary server races on its telemetry row and prints a traceback for it.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server can take longer than Prefect's 20 s on a busy 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # Console log lines without tracebacks: a failed run ends with one line, not a stack.
+    os.environ.setdefault(
+        "PREFECT_LOGGING_SETTINGS_PATH", str(Path(__file__).with_name("logging.yml"))
+    )
+    from flows.cli.stopping import EXIT_STOPPED, MESSAGE, is_stop, stop_on_signals
+
+    stop_on_signals()
+    try:
+        cli()
+    except BaseException as error:
+        if not is_stop(error):
+            raise
+        click.echo(MESSAGE, err=True)
+        sys.exit(EXIT_STOPPED)
+
+
+if __name__ == "__main__":
+    main()

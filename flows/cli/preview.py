@@ -1,0 +1,175 @@
+"""`kindful-etl preview`: a dry run of `import`, row by row, against Kindful's current state.
+
+Real Kindful when KINDFUL_TOKEN / KINDFUL_BASE_URL are set; otherwise the embedded sandbox's
+persisted records (sandbox.db in the state folder), which it only reads: its jobs are held, so
+not even a job left pending by an interrupted import runs. It never POSTs /imports.
+Exit status: 0 done, 2 bad input, settings or Kindful errors (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from flows.cli.options import source_options
+from pipelines.errors import InputError
+from pipelines.kindful.client import KindfulClient
+from pipelines.kindful.errors import KindfulError
+from pipelines.load.settings import ImportSettings, state_home
+from pipelines.preview.plan import PreviewResult, preview_export, resolve_run, write_preview
+from pipelines.read.export import ExportError
+
+EXIT_BAD_INPUT = 2
+SHOWN_ROWS = 10  # the first rows' verdicts printed; the rest are in preview.csv
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+@contextmanager
+def preview_client() -> Iterator[KindfulClient]:
+    """A client for the configured Kindful, else for the embedded sandbox's saved state."""
+    if ImportSettings.configured():
+        with KindfulClient.from_env() as client:
+            yield client
+        return
+    from pydantic import SecretStr
+
+    from pipelines.embedded.defaults import EMBEDDED_TOKEN
+    from pipelines.kindful.settings import KindfulSettings
+    from sandbox.serve import running_sandbox
+
+    db = state_home() / "sandbox.db"
+    # No state yet: an empty in-memory Kindful, so a preview never creates the state folder.
+    where = str(db) if db.exists() else "an empty Kindful (no sandbox.db yet)"
+    click.echo(
+        "No Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset): previewing against "
+        f"the embedded sandbox Kindful, {where}. Nothing is written.",
+        err=True,
+    )
+    with (
+        running_sandbox(
+            token=EMBEDDED_TOKEN,
+            db=str(db) if db.exists() else None,
+            faults={"hold_jobs": True},
+        ) as sandbox,
+        KindfulClient(
+            KindfulSettings(token=SecretStr(sandbox.token), base_url=sandbox.base_url)
+        ) as client,
+    ):
+        yield client
+
+
+def default_out_dir() -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return state_home() / "previews" / f"{stamp}-{secrets.token_hex(3)}"
+
+
+def print_preview(result: PreviewResult, csv_path: Path) -> None:
+    """Counts per verdict, then the first rows' verdicts (ids shown: this is the terminal)."""
+    match = " ".join(f"{k}={v}" for k, v in sorted(result.match_by.items())) or "defaults"
+    click.echo(
+        f"preview of {result.source}: {result.data_format} ({result.action}, match_by {match})"
+        " - nothing was written to Kindful"
+    )
+    read = ", ".join(
+        f"{n} {'emails checked' if endpoint.endswith('email_exist') else 'records'} ({endpoint})"
+        for endpoint, n in result.kindful_reads.items()
+    )
+    labels: list[tuple[str, object]] = [("rows read", result.rows_read), *result.counts.items()]
+    if read:
+        labels.append(("read from Kindful", read))
+    width = max(len(label) for label, _ in labels)
+    for label, value in labels:
+        click.echo(f"  {label.ljust(width)}  {value}")
+    head = result.rows.head(SHOWN_ROWS)
+    if len(head):
+        click.echo("first rows:")
+    for row in head.itertuples(index=False):
+        click.echo(f"  row {row.source_row:>6}  {row.verdict:<14}  {row.reason}")
+    click.echo(f"every row's verdict: {csv_path}")
+    sys.stdout.flush()
+
+
+def run_preview(
+    *,
+    source: str,
+    data_format: str | None,
+    action: str | None,
+    mapping_path: str | None,
+    match_by: tuple[str, ...],
+    source_timezone: str | None,
+    day_first: bool | None,
+    custom_fields: tuple[str, ...],
+    out_dir: str | None,
+) -> int:
+    """Preview SOURCE and print the verdicts; return the exit status."""
+    try:
+        # Settle every option before anything starts, so bad input fails fast.
+        mapping, options = resolve_run(
+            data_format=data_format,
+            mapping_path=mapping_path,
+            action=action,
+            match_by=match_by,
+            source_timezone=source_timezone,
+            day_first=day_first,
+            custom_fields=custom_fields,
+        )
+        if "://" not in source and not Path(source).exists():
+            raise InputError(f"source not found: {source}")
+        with preview_client() as client:
+            result = preview_export(source, client, options, mapping)
+        csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
+    except (InputError, ExportError, KindfulError, OSError) as error:
+        click.echo(f"kindful-etl: error: {_one_line(str(error))}", err=True)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # last line of defence: one line, no traceback
+        click.echo(f"kindful-etl: error: {type(error).__name__}: {_one_line(str(error))}", err=True)
+        return EXIT_BAD_INPUT
+    print_preview(result, csv_path)
+    return 0
+
+
+@click.command("preview", context_settings={"help_option_names": ["-h", "--help"]})
+@source_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for preview.csv (default: <state folder>/previews/<time>-<id>/).",
+)
+def preview_command(
+    source: str,
+    data_format: str | None,
+    mapping_path: str | None,
+    action: str | None,
+    match_by: tuple[str, ...],
+    source_timezone: str | None,
+    day_first: bool | None,
+    custom_field: tuple[str, ...],
+    out_dir: str | None,
+) -> None:
+    """Dry run: say per row whether `import` would create, update or leave it alone, and why.
+
+    Reads Kindful (contacts/query, transactions/query, contacts/email_exist) and writes
+    nothing to it. With no Kindful configured it reads the embedded sandbox's state.
+    """
+    code = run_preview(
+        source=source,
+        data_format=data_format,
+        action=action,
+        mapping_path=mapping_path,
+        match_by=match_by,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=custom_field,
+        out_dir=out_dir,
+    )
+    sys.exit(code)

@@ -1,0 +1,29 @@
+"""Yes/no columns to the "true"/"false" Kindful documents for every boolean field."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.normalize.core import na_series, per_distinct
+from pipelines.normalize.result import Normalized
+
+# Kindful lists Y,N,0,1,true,false and True/False/Yes/No; spreadsheets add 1.0/0.0.
+_TRUTH: dict[str, str] = {
+    **dict.fromkeys(["y", "yes", "t", "true", "1", "1.0"], "true"),
+    **dict.fromkeys(["n", "no", "f", "false", "0", "0.0"], "false"),
+}
+
+
+def normalize_booleans(values: pd.Series) -> Normalized:
+    """Y/N, Yes/No, T/F, 1/0, true/false (any case) -> "true"/"false".
+
+    Anything else is kept as given without a problem: the schema's allowed-values check rejects
+    it with the original text in the message.
+    """
+    return per_distinct(values, booleans_distinct)
+
+
+def booleans_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`normalize_booleans` on distinct, cleaned, non-empty values."""
+    mapped = present.str.lower().map(_TRUTH)
+    return mapped.fillna(present).astype(object), na_series(present.index)

@@ -1,0 +1,239 @@
+"""Normalize a mapped frame into the one form Kindful accepts, column by column.
+
+Each column's kind (from the column table) picks its normalizer; this module decides what a
+normalizer's problem means for the row: a reject, a cleared value with a warning, or a value kept
+as given with a warning. Defaults the reference prescribes are filled here, with a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipelines.mapping.spec import Unit
+from pipelines.normalize.booleans import booleans_distinct
+from pipelines.normalize.choices import choices_distinct, gender_distinct
+from pipelines.normalize.core import (
+    DistinctNormalizer,
+    clean_distinct,
+    clean_values,
+    control_characters_fixed,
+    distinct,
+    has_no_control_characters,
+)
+from pipelines.normalize.countries import countries_distinct
+from pipelines.normalize.currency import currency_distinct
+from pipelines.normalize.dates import dates_distinct
+from pipelines.normalize.emails import emails_distinct
+from pipelines.normalize.integers import integers_distinct
+from pipelines.normalize.money import cents_distinct, dollars_distinct
+from pipelines.normalize.states import states_distinct
+from pipelines.normalize.timestamps import timestamps_distinct
+from pipelines.transform.options import RunOptions
+from schemas.columns import Column, ImportFormat, Kind, Required
+
+ISSUE_COLUMNS = ["source_row", "column", "value", "reason"]
+
+
+@dataclass(frozen=True)
+class NormalizeResult:
+    """Normalized values plus the per-cell rejects and warnings found on the way."""
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame  # ISSUE_COLUMNS
+    warnings: pd.DataFrame  # ISSUE_COLUMNS
+
+
+def issues(
+    mask: pd.Series, column: str, raw: pd.Series | None, reason: pd.Series | str
+) -> pd.DataFrame:
+    """Issue rows (source_row is 1-based) for the cells selected by `mask`."""
+    index = mask.index[mask.to_numpy(dtype=bool)]
+    reasons: list[object] = (
+        reason.loc[index].tolist() if isinstance(reason, pd.Series) else [reason] * len(index)
+    )
+    values: list[object] = raw.loc[index].tolist() if raw is not None else [pd.NA] * len(index)
+    return pd.DataFrame(
+        {"source_row": index + 1, "column": column, "value": values, "reason": reasons},
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def _normalizer(
+    column: Column, units: dict[str, Unit], options: RunOptions
+) -> DistinctNormalizer | None:
+    """The column's normalizer, applied to distinct cleaned values (see `normalize_strings`)."""
+    kind = column.kind
+    if kind is Kind.CENTS:
+        return dollars_distinct if units.get(column.name) == "dollars" else cents_distinct
+    if kind is Kind.CHOICE and column.allowed is not None:
+        return choices_distinct(column.allowed)
+    if kind is Kind.TIMESTAMP:
+        return timestamps_distinct(options.source_timezone)
+    if kind is Kind.DATE:
+        return dates_distinct(options.day_first)
+    if kind is Kind.CURRENCY_LOWER:
+        return currency_distinct("lower")
+    if kind is Kind.CURRENCY_UPPER:
+        return currency_distinct("upper")
+    table: dict[Kind, DistinctNormalizer] = {
+        Kind.EMAIL: emails_distinct,
+        Kind.INTEGER: integers_distinct,
+        Kind.BOOLEAN: booleans_distinct,
+        Kind.GENDER: gender_distinct,
+        Kind.STATE: states_distinct,
+        Kind.COUNTRY: countries_distinct,
+    }
+    return table.get(kind)
+
+
+def _problem_rejects(column: Column, options: RunOptions) -> bool:
+    """Whether a value this column could not normalize rejects the row (else: cleared)."""
+    if column.kind in (Kind.CENTS, Kind.INTEGER):
+        return True  # money and quantities are never guessed
+    if column.required is Required.YES:
+        return True
+    if column.required is Required.ON_UPDATE and options.action == "update":
+        return True
+    return column.name == "email" and options.matches_by_email
+
+
+def _table(results: pd.Series, size: int) -> np.ndarray:
+    """Per-distinct results (index = codes) as an array of size+1, NA where absent.
+
+    The extra last slot is what code -1 (a missing cell) picks.
+    """
+    table = np.full(size + 1, pd.NA, dtype=object)
+    present = results.notna().to_numpy(dtype=bool)
+    table[results.index.to_numpy(dtype=np.intp)[present]] = results.to_numpy(dtype=object)[present]
+    return table
+
+
+def _cell_issues(
+    rows: np.ndarray, column: str, raw: pd.Series, reasons: np.ndarray
+) -> pd.DataFrame:
+    """Issue rows for the cells at positions `rows` (what `issues` builds from a mask)."""
+    index = raw.index[rows]
+    return pd.DataFrame(
+        {
+            "source_row": index + 1,
+            "column": column,
+            "value": raw.iloc[rows].tolist(),
+            "reason": reasons.tolist(),
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def normalize_frame(
+    mapped: pd.DataFrame,
+    fmt: ImportFormat,
+    units: dict[str, Unit],
+    options: RunOptions,
+) -> NormalizeResult:
+    """Normalize every Kindful column of `mapped`; custom fields only lose control characters.
+
+    Each column is factorized once: cleaning, normalizing and deciding warning or reject all
+    happen once per distinct value, and only the answers are spread back to the rows.
+    """
+    rejects: list[pd.DataFrame] = []
+    warnings: list[pd.DataFrame] = []
+    out: dict[str, pd.Series] = {}
+    for column in fmt.columns:
+        if column.name not in mapped.columns:
+            continue
+        raw = mapped[column.name]
+        normalizer = _normalizer(column, units, options)
+        if normalizer is None:
+            direct = clean_values(raw)
+            if direct is not None:
+                out[column.name] = pd.Series(direct, index=raw.index, dtype=object)
+                continue
+        codes, uniques = distinct(raw)
+        cleaned = clean_distinct(uniques)
+        if normalizer is None:
+            found, problems = cleaned, None
+        else:
+            found, problems = normalizer(cleaned)
+        values = _table(found, len(uniques))
+        out[column.name] = pd.Series(values.take(codes), index=raw.index, dtype=object)
+        if problems is None:
+            continue
+        reasons = _table(problems, len(uniques))
+        problem = pd.notna(reasons)
+        if not problem.any():
+            continue
+        has_value = pd.notna(values)
+        kept = np.flatnonzero((problem & has_value)[codes])
+        failed = np.flatnonzero((problem & ~has_value)[codes])
+        if len(kept):
+            text = reasons[codes[kept]] + ", kept as given"
+            warnings.append(_cell_issues(kept, column.name, raw, text))
+        if len(failed):
+            text = reasons[codes[failed]]
+            if _problem_rejects(column, options):
+                rejects.append(_cell_issues(failed, column.name, raw, text))
+            else:
+                warnings.append(_cell_issues(failed, column.name, raw, text + ", cleared"))
+    frame = pd.DataFrame(out, index=mapped.index)
+    warnings += _fill_defaults(frame, fmt, options)
+    ordered = [c for c in fmt.names if c in frame.columns]
+    frame = frame[ordered]
+    for custom in options.custom_fields:
+        if custom in mapped.columns and custom not in frame.columns:
+            frame[custom] = _without_control_characters(mapped[custom])
+    return NormalizeResult(frame, _concat(rejects), _concat(warnings))
+
+
+def _without_control_characters(raw: pd.Series) -> pd.Series:
+    """A custom field's values with normalize_strings' character cleaning but not its trimming:
+    a custom field keeps its spacing (tests/test_schemas.py pins "  32 ") but loses BOMs and
+    control characters, which Kindful refuses or which corrupt its fields."""
+    present = np.flatnonzero(raw.notna().to_numpy(dtype=bool))
+    texts = pd.Series(raw.iloc[present].astype("str").to_numpy(), dtype="str")
+    if has_no_control_characters(texts.tolist()):
+        return raw  # the usual case: one C-speed test for the whole column
+    fixed = control_characters_fixed(texts)
+    out = raw.copy() if pd.api.types.is_string_dtype(raw.dtype) else raw.astype(object)
+    out.iloc[present[fixed.index.to_numpy()]] = fixed.to_numpy(dtype=object)
+    return out
+
+
+def _fill_defaults(
+    frame: pd.DataFrame, fmt: ImportFormat, options: RunOptions
+) -> list[pd.DataFrame]:
+    """Fill the reference's defaults in place and return the warnings saying so."""
+    warnings: list[pd.DataFrame] = []
+    for column in fmt.columns:
+        if column.default is not None:
+            # 001: fund "Yes (if unknown, pass 'General')".
+            current = frame.get(column.name, pd.Series(pd.NA, index=frame.index, dtype="object"))
+            blank = current.isna()
+            if column.default_unless in frame.columns:
+                blank &= frame[column.default_unless].isna()
+            if blank.any():
+                frame[column.name] = current.where(~blank, column.default)
+                reason = f"blank {column.name} defaulted to {column.default}"
+                warnings.append(issues(blank, column.name, None, reason))
+        if (
+            column.default_from is not None
+            and options.action == "update"
+            and column.default_from in frame.columns
+        ):
+            # 001: "<record>_updated_at ... If not specified it will be set to <record>_time".
+            current = frame.get(column.name, pd.Series(pd.NA, index=frame.index, dtype="object"))
+            source = frame[column.default_from]
+            fill = current.isna() & source.notna()
+            if fill.any():
+                frame[column.name] = current.where(~fill, source)
+                reason = f"blank {column.name} set to {column.default_from}"
+                warnings.append(issues(fill, column.name, None, reason))
+    return warnings
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)

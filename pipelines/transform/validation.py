@@ -1,0 +1,275 @@
+"""Validate normalized rows with the format's pandera model and turn failures into rejects.
+
+The model's columns, checks and check names are the rules; this module runs them so that a
+100k-row chunk costs milliseconds, not seconds. pandera's own `validate` walks every cell of
+every column in Python (a per-element type test on object columns, `str.len`, regexes) and then
+reshapes its failure cases; here each check first gets a cheap vectorized screen over the whole
+column (lengths, one regex over the joined values, a hash lookup), and the pandera check itself
+runs only on the values the screen could not clear. A column whose values are not all strings
+goes through pandera whole, exactly as before.
+
+Issues come out in a fixed order: columns in the model's order, rows ascending, for each cell
+the first check it fails (presence, then the checks in the model's order), then the row rules
+in their order. A whole-file run and a chunked run therefore list the same problems.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from pipelines.normalize.frame import ISSUE_COLUMNS
+from schemas.models import RowRule, validation_schema
+
+_CHECK_REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^not_nullable$"), "required value missing"),
+    (re.compile(r"^str_length\(None, (\d+)\)$"), "longer than {0} characters"),
+    (re.compile(r"^isin\(\[?'true', 'false'\]?\)$"), "not a boolean (true/false)"),
+    (re.compile(r"^isin\(\[?(.*?)\]?\)$"), "not one of {0}"),
+    (re.compile(r"^positive_amount"), "must be greater than 0"),
+    (re.compile(r"^str_matches"), "not in the canonical form"),
+]
+# Fixed-width canonical forms (`^\d{4}-\d{2}-\d{2}$`) are screened on code points in numpy.
+_ANCHORED = re.compile(r"\^(.*)\$", re.DOTALL)
+_TOKEN = re.compile(
+    r"(?P<atom>\\d|\[a-z\]|\[A-Z\]|\\[^A-Za-z0-9]|[^\\\[\](){}?*+|^$.])(?:\{(?P<repeat>\d+)\})?"
+)
+_CLASSES: dict[str, tuple[int, int]] = {r"\d": (48, 57), "[a-z]": (97, 122), "[A-Z]": (65, 90)}
+_NOT_NULLABLE = "not_nullable"
+
+
+def reason_for(check: str) -> str:
+    """A reader's reason for a pandera check name (`str_length(None, 255)` -> "longer than ...")."""
+    for pattern, template in _CHECK_REASONS:
+        match = pattern.match(check)
+        if match:
+            groups = [g.replace("'", "").replace(", ", "/") for g in match.groups()]
+            return template.format(*groups)
+    return check
+
+
+def validate_frame(
+    normalized: pd.DataFrame,
+    raw: pd.DataFrame,
+    data_format: str,
+    action: str,
+    contact_match: str | None,
+) -> pd.DataFrame:
+    """Reject issues (ISSUE_COLUMNS) for every row the schema refuses; values come from `raw`."""
+    schema, rules = validation_schema(data_format, action, contact_match)
+    parts: list[pd.DataFrame] = []
+    for name, column in schema.columns.items():
+        if name in normalized.columns:
+            parts.append(_column_issues(normalized[name], column, raw))
+    parts.append(_rule_issues(normalized, rules))
+    found = [part for part in parts if not part.empty]
+    if not found:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    return pd.concat(found, ignore_index=True)
+
+
+def check_name(check: pa.Check) -> str:
+    """The name pandera reports a failed check by (its error text, else its name)."""
+    return str(check.error if check.error is not None else check.name)
+
+
+def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
+    """One issue per failing cell of one column: the first check, in the model's order, it fails."""
+    missing = values.isna().to_numpy(dtype=bool)
+    present = np.flatnonzero(~missing)
+    texts = values.to_numpy(dtype=object)[present]
+    if not _all_strings(values, texts):
+        return _pandera_column_issues(values, column, raw)
+    failed = np.full(len(values), -1, dtype=np.intp)  # position in `names` of the first failure
+    names = [_NOT_NULLABLE, *(check_name(check) for check in column.checks)]
+    if not column.nullable:
+        failed[missing] = 0
+    screen = _Screen(texts)
+    for number, check in enumerate(column.checks, start=1):
+        open_ = np.flatnonzero(failed[present] < 0)
+        suspects = open_[screen.suspects(check, open_)]
+        if len(suspects):
+            passed = _passes(check, texts[suspects])
+            failed[present[suspects[~passed]]] = number
+    bad = np.flatnonzero(failed >= 0)
+    if len(bad) == 0:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    index = values.index[bad]
+    return _cell_issues(index, str(column.name), raw, [names[i] for i in failed[bad]])
+
+
+class _Screen:
+    """Cheap vectorized screens of one column's texts (non-missing strings) for its checks.
+
+    A screen is exact or errs towards suspicion (every value, for checks it does not know);
+    pandera decides on the suspects. Values an earlier isin or fixed-width form screen cleared
+    have a known length, so a later length check need not measure them.
+    """
+
+    def __init__(self, texts: np.ndarray) -> None:
+        self.texts = texts
+        self._lengths: np.ndarray | None = None
+        self._cleared = np.zeros(len(texts), dtype=bool)  # passed a screen below
+        self._cleared_max = 0  # ... and so are at most this long
+
+    def lengths(self, positions: np.ndarray) -> np.ndarray:
+        if self._lengths is None:
+            texts = self.texts
+            self._lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        return np.asarray(self._lengths[positions])
+
+    def suspects(self, check: pa.Check, positions: np.ndarray) -> np.ndarray:
+        """Which of the texts at `positions` might fail `check` (a mask over `positions`)."""
+        stats: dict[str, Any] = check.statistics or {}
+        if (
+            check.name == "str_length"
+            and stats.get("max_value") is not None
+            and stats.get("min_value") is None
+            and stats.get("exact_value") is None
+        ):
+            limit = stats["max_value"]
+            suspect = np.zeros(len(positions), dtype=bool)
+            unknown = ~self._cleared[positions] if self._cleared_max <= limit else None
+            measure = np.flatnonzero(unknown) if unknown is not None else np.arange(len(positions))
+            if len(measure):
+                texts = self.texts[positions[measure]]
+                lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+                suspect[measure] = lengths > limit
+            return suspect
+        if check.name == "str_matches" and isinstance(stats.get("pattern"), str):
+            form = fixed_width_form(stats["pattern"])
+            if form is not None:
+                suspect = _form_suspects(self.texts[positions], self.lengths(positions), form)
+                self._clear(positions[~suspect], len(form))
+                return suspect
+        if check.name == "isin" and stats.get("allowed_values") is not None:
+            allowed = list(stats["allowed_values"])
+            texts = pd.Series(self.texts[positions], dtype=object)
+            suspect = ~texts.isin(allowed).to_numpy(dtype=bool)
+            self._clear(positions[~suspect], max((len(str(a)) for a in allowed), default=0))
+            return np.asarray(suspect)
+        return np.ones(len(positions), dtype=bool)
+
+    def _clear(self, positions: np.ndarray, longest: int) -> None:
+        """Only the first screen's clearance is kept: later ones see fewer values anyway."""
+        if not self._cleared.any():
+            self._cleared[positions] = True
+            self._cleared_max = longest
+
+
+def _passes(check: pa.Check, texts: np.ndarray) -> np.ndarray:
+    """pandera's verdict on each of `texts`, asked once per distinct value."""
+    codes, uniques = pd.factorize(texts)
+    result = check(pd.Series(uniques, dtype=object))
+    passed = np.asarray(result.check_output.to_numpy(), dtype=bool)
+    return np.asarray(passed[codes])
+
+
+def _all_strings(values: pd.Series, texts: np.ndarray) -> bool:
+    """Whether pandera's string dtype check passes on an object column: every value a str."""
+    if values.dtype != object:
+        return False
+    return len(texts) == 0 or pd.api.types.infer_dtype(texts, skipna=False) == "string"
+
+
+def fixed_width_form(pattern: str) -> np.ndarray | None:
+    """For `^...$` patterns of fixed width (`\\d{4}`, `[a-z]{3}`, literals): per position, the
+    lowest and highest code point an ASCII match can have; None for any other pattern.
+    """
+    body = _ANCHORED.fullmatch(pattern)
+    if body is None:
+        return None
+    bounds: list[tuple[int, int]] = []
+    position = 0
+    text = body[1]
+    while position < len(text):
+        token = _TOKEN.match(text, position)
+        if token is None:
+            return None
+        position = token.end()
+        atom, repeat = token["atom"], int(token["repeat"] or 1)
+        if atom in _CLASSES:
+            bounds += [_CLASSES[atom]] * repeat
+        else:
+            char = atom[-1]
+            bounds += [(ord(char), ord(char))] * repeat
+    return np.array(bounds, dtype=np.uint32).reshape(-1, 2) if bounds else None
+
+
+def _form_suspects(texts: np.ndarray, lengths: np.ndarray, form: np.ndarray) -> np.ndarray:
+    """Values that are not `form` (see `fixed_width_form`) character for character."""
+    width = len(form)
+    suspects = lengths != width
+    fits = np.flatnonzero(~suspects)
+    if len(fits):
+        points = np.array(texts[fits], dtype=f"<U{width}").view(np.uint32).reshape(-1, width)
+        wrong = ((points < form[:, 0]) | (points > form[:, 1])).any(axis=1)
+        suspects[fits[wrong]] = True
+    return np.asarray(suspects)
+
+
+def _pandera_column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
+    """The slow path for a column with non-string values: pandera validates it whole."""
+    name = str(column.name)
+    schema = pa.DataFrameSchema({name: column}, strict=False, coerce=False)
+    try:
+        schema.validate(values.to_frame(name), lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        failures = errors.failure_cases
+        failures = failures[failures["index"].notna()]
+        checks = failures["check"].astype(str)
+        # presence first, then the dtype check (no number), then the checks in model order
+        rank = failures["check_number"].astype("float64").fillna(-1) + 1
+        ranked = failures.assign(
+            _rank=rank.where(checks != _NOT_NULLABLE, -1),
+            _row=failures["index"].astype("int64"),
+            _check=checks,
+        ).sort_values(["_row", "_rank"], kind="stable")
+        first = ranked.drop_duplicates("_row")
+        return _cell_issues(pd.Index(first["_row"].to_numpy()), name, raw, first["_check"])
+    return pd.DataFrame(columns=ISSUE_COLUMNS)
+
+
+def _cell_issues(
+    index: pd.Index, column: str, raw: pd.DataFrame, checks: Iterable[str]
+) -> pd.DataFrame:
+    source = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
+    checks = list(checks)
+    reasons = {check: reason_for(check) for check in set(checks)}
+    return pd.DataFrame(
+        {
+            "source_row": np.asarray(index, dtype=np.int64) + 1,
+            "column": column,
+            "value": source.loc[index].tolist(),
+            "reason": [reasons[check] for check in checks],
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def _rule_issues(normalized: pd.DataFrame, rules: list[RowRule]) -> pd.DataFrame:
+    """The row rules (pandera dataframe-level checks built from `RowRule.passes`), directly."""
+    parts: list[pd.DataFrame] = []
+    for rule in rules:
+        passes = rule.passes(normalized).to_numpy(dtype=bool)
+        index = normalized.index[~passes]
+        if len(index):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "source_row": np.asarray(index, dtype=np.int64) + 1,
+                        "column": rule.label,
+                        "value": pd.NA,
+                        "reason": rule.reason,
+                    },
+                    columns=ISSUE_COLUMNS,
+                )
+            )
+    if not parts:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
