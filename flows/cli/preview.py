@@ -22,7 +22,9 @@ from pipelines.errors import InputError
 from pipelines.kindful.client import KindfulClient
 from pipelines.kindful.errors import KindfulError
 from pipelines.load.settings import ImportSettings, state_home
-from pipelines.preview.plan import PreviewResult, preview_export, resolve_run, write_preview
+from pipelines.preview.options import resolve_run
+from pipelines.preview.plan import preview_export
+from pipelines.preview.report import PreviewResult, write_preview
 from pipelines.read.export import ExportError
 
 EXIT_BAD_INPUT = 2

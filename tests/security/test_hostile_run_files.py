@@ -13,7 +13,8 @@ import pytest
 
 from pipelines.errors import InputError
 from pipelines.outputs.private_files import open_private, private_dir
-from pipelines.preview.plan import PREVIEW_COLUMNS, PreviewResult, write_preview
+from pipelines.preview.report import PreviewResult, write_preview
+from pipelines.preview.verdicts import PREVIEW_COLUMNS
 from pipelines.transform.job import validate_export
 
 OTHER_UID = 4242
