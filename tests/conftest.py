@@ -1,5 +1,8 @@
-"""Session-wide fixtures: one Prefect test server, one moto S3, one sandbox Kindful, and a
-throwaway PostgreSQL server for the tests that ask for one."""
+"""The fixtures every test folder shares: one Prefect test server and one moto S3 per session,
+a sandbox Kindful and import settings per test, and a throwaway PostgreSQL server on demand.
+
+A test module may set `TOKEN` (the sandbox's token) and `DROP_BUCKETS` (the S3-drop allow-list)
+to make its runs its own; the fixtures read them from the module."""
 
 from __future__ import annotations
 
@@ -7,20 +10,25 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
+from pydantic import SecretStr
 
 if TYPE_CHECKING:
     from support.postgres import PostgresCluster
 
+    from pipelines.embedded.s3 import EmbeddedS3
+    from pipelines.load.settings import ImportSettings
+    from sandbox.serve import SandboxHandle
+
 # CI runs the same examples every time: a property failure is reproducible, never luck.
-settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.register_profile("explore", deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("explore", deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Every process this test run starts inherits this mark, even one started in a session of its
 # own or left behind by a parent that died: the end-of-run check finds them all by it.
@@ -56,6 +64,65 @@ def moto_s3() -> Iterator[object]:
 @pytest.fixture
 def sandbox_db(tmp_path: Path) -> Path:
     return tmp_path / "sandbox.db"
+
+
+@pytest.fixture
+def kindful(sandbox_db: Path, request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+    """A sandbox Kindful of the test's own (own records, own jobs) on a loopback port."""
+    from sandbox.serve import running_sandbox
+
+    token = getattr(request.module, "TOKEN", "sandbox-test-token")
+    with running_sandbox(token=token, db=str(sandbox_db)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def make_settings(
+    kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
+) -> Callable[..., ImportSettings]:
+    """Import settings aimed at the test's sandbox and a staging prefix of its own in moto."""
+    from pipelines.kindful.settings import KindfulSettings
+    from pipelines.load.settings import ImportSettings
+    from pipelines.staging.s3 import ensure_bucket
+
+    def make(bucket: str = "staging", **overrides: object) -> ImportSettings:
+        staging = moto_s3.settings(bucket=bucket, prefix=f"{tmp_path.name}/")
+        ensure_bucket(moto_s3.client(staging), staging)
+        fields: dict[str, object] = {
+            "kindful": KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
+            "staging": staging,
+            "ledger": str(tmp_path / "state" / "ledger.db"),
+            "aws_credentials": moto_s3.credentials(),
+            "poll_interval": 0.05,
+            "poll_timeout": 60,
+            "target_name": f"sandbox:{tmp_path.name}",
+        }
+        return ImportSettings(**(fields | overrides))  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., ImportSettings]) -> Iterator[ImportSettings]:
+    """Default import settings, in effect for every flow the test starts (as a worker's are)."""
+    from flows.run_settings import use_settings
+
+    with use_settings(settings := make_settings()):
+        yield settings
+
+
+@pytest.fixture
+def aws_env(
+    moto_s3: EmbeddedS3, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Flows read drops through the standard AWS chain, as a worker does: point it at moto."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv(
+        "KINDFUL_ETL_DROP_BUCKETS", ",".join(getattr(request.module, "DROP_BUCKETS", ()))
+    )
 
 
 @pytest.fixture(scope="session")

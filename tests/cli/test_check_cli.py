@@ -5,23 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.staging.s3 import ensure_bucket
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
 CLI = str(Path(sys.executable).parent / "kindful-etl")
 TOKEN = "check-token-7f3a9c"
-
-
-@pytest.fixture
-def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token=TOKEN, db=str(sandbox_db)) as handle:
-        yield handle
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,17 +23,11 @@ from support.cli_env import cli_env
 
 from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.staging.s3 import StagingSettings, ensure_bucket
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
 TOKEN = "stop-signals-token"
 CLI = str(Path(sys.executable).parent / "kindful-etl")
 STOPPED_WITHIN = 5.0
-
-
-@pytest.fixture
-def kindful(tmp_path: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token=TOKEN, db=str(tmp_path / "sandbox.db")) as handle:
-        yield handle
 
 
 @pytest.fixture

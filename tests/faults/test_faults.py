@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +80,6 @@ def staging(moto_s3: EmbeddedS3, tmp_path: Path) -> StagingSettings:
     settings = moto_s3.settings(bucket="faults", prefix=f"{tmp_path.name}/")
     ensure_bucket(moto_s3.client(settings), settings)
     return settings
-
-
-@pytest.fixture
-def kindful(tmp_path: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token=TOKEN, db=str(tmp_path / "sandbox.db")) as handle:
-        yield handle
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import csv
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,12 @@ from support.cli_env import cli_env
 from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.load.ledger import FAILED, Ledger
 from pipelines.staging.s3 import StagingSettings, ensure_bucket
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
 GIFTS = Path(__file__).resolve().parents[2] / "data_samples" / "contact_with_transaction.csv"
 TOKEN = "refusal-token"
 CLI = str(Path(sys.executable).parent / "kindful-etl")
 WHY = "Couldn't find contact information for transaction"
-
-
-@pytest.fixture
-def kindful(tmp_path: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token=TOKEN, db=str(tmp_path / "sandbox.db")) as handle:
-        yield handle
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,12 @@ from pipelines.kindful.settings import KindfulSettings
 from pipelines.load.ledger import SUBMITTED, Ledger
 from pipelines.load.settings import ImportSettings
 from pipelines.staging.s3 import url_expired
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
 GIFTS = SAMPLES / "contact_with_transaction.csv"
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-
-
-@pytest.fixture
-def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token="test-token-e2e", db=str(sandbox_db)) as handle:
-        yield handle
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,47 +34,16 @@ from pipelines.staging.s3 import StagingSettings, ensure_bucket
 from sandbox.serve import SandboxHandle, running_sandbox
 from schemas.columns import FORMATS
 
+# The S3-drop allow-list these tests use (conftest's aws_env sets it).
+DROP_BUCKETS = (
+    "outcomes-drops",
+    "outcomes-meet",
+    "outcomes-late",
+)
 ROOT = Path(__file__).resolve().parents[2]
 GIFTS = ROOT / "data_samples" / "contact_with_transaction.csv"
 CONTACTS = ROOT / "data_samples" / "contacts.csv"
 FORMAT = "contact_with_transaction"
-
-
-@pytest.fixture
-def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token="test-token-outcomes", db=str(sandbox_db)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def settings(
-    kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
-) -> Iterator[ImportSettings]:
-    staging = moto_s3.settings(bucket="outcomes-staging", prefix=f"{tmp_path.name}/")
-    ensure_bucket(moto_s3.client(staging), staging)
-    settings = ImportSettings(
-        kindful=KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
-        staging=staging,
-        ledger=str(tmp_path / "state" / "ledger.db"),
-        aws_credentials=moto_s3.credentials(),
-        poll_interval=0.05,
-        poll_timeout=60,
-        target_name=f"sandbox:{tmp_path.name}",
-    )
-    with use_settings(settings):  # the flows this test starts import with these
-        yield settings
-
-
-@pytest.fixture
-def aws_env(moto_s3: EmbeddedS3, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Flows read drops through the standard AWS chain, as a worker does: point it at moto."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.endpoint_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv(
-        "KINDFUL_ETL_DROP_BUCKETS", "outcomes-drops,outcomes-meet,outcomes-late"
-    )  # the drop buckets these tests use
 
 
 def put(moto_s3: EmbeddedS3, bucket: str, key: str, body: bytes) -> None:

@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from pydantic import SecretStr
 from support.prefect_stack import FINAL_STATES, flow_runs, s3_notification
 from support.prefect_stack import clean_env as _clean_env
 from support.prefect_stack import free_port as _free_port
@@ -33,7 +32,6 @@ from support.prefect_stack import start as _start
 from support.prefect_stack import stop as _stop
 from support.prefect_stack import wait_until as _wait_until
 
-from flows.run_settings import use_settings
 from flows.s3_drop import (
     ALREADY_IMPORTED,
     IGNORED,
@@ -50,14 +48,15 @@ from flows.s3_event_lambda import (
 )
 from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.errors import InputError
-from pipelines.kindful.settings import KindfulSettings
 from pipelines.load.ledger import Ledger
 from pipelines.load.settings import ImportSettings
 from pipelines.read.fingerprints import source_content_hash
 from pipelines.staging.s3 import ensure_bucket
 from pipelines.transform.options import resolve_options
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
+# The S3-drop allow-list these tests use (conftest's aws_env sets it).
+DROP_BUCKETS = ("drops-direct",)
 ROOT = Path(__file__).resolve().parents[2]
 GIFTS = ROOT / "data_samples" / "contact_with_transaction.csv"
 CLASSY = ROOT / "data_samples" / "classy_transactions.csv"
@@ -79,43 +78,6 @@ def posts(kindful: SandboxHandle) -> int:
 # --------------------------------------------------------------------------------------------
 # the flow, called directly (the session's Prefect test server)
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token="test-token-s3-drop", db=str(sandbox_db)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def settings(
-    kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
-) -> Iterator[ImportSettings]:
-    staging = moto_s3.settings(bucket="drop-staging", prefix=f"{tmp_path.name}/")
-    ensure_bucket(moto_s3.client(staging), staging)
-    settings = ImportSettings(
-        kindful=KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
-        staging=staging,
-        ledger=str(tmp_path / "ledger.db"),
-        aws_credentials=moto_s3.credentials(),
-        poll_interval=0.05,
-        poll_timeout=30,
-        target_name=f"sandbox:{tmp_path.name}",
-    )
-    with use_settings(settings):  # the flows this test starts import with these
-        yield settings
-
-
-@pytest.fixture
-def aws_env(moto_s3: EmbeddedS3, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The flow reads a drop through the standard AWS chain, as a worker would: point it at moto."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.endpoint_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv(
-        "KINDFUL_ETL_DROP_BUCKETS", "drops-direct"
-    )  # the drop buckets these tests use
 
 
 def drop(moto_s3: EmbeddedS3, bucket: str, key: str, body: bytes) -> dict[str, Any]:

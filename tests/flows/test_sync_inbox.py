@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from flows.run_settings import use_settings
 from flows.sync_inbox import sync_inbox
 from pipelines.embedded.s3 import EmbeddedS3
-from pipelines.kindful.settings import KindfulSettings
 from pipelines.load.settings import ImportSettings
-from pipelines.staging.s3 import ensure_bucket
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-
-
-@pytest.fixture
-def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token="test-token-inbox", db=str(sandbox_db)) as handle:
-        yield handle
-
-
-@pytest.fixture
-def settings(
-    kindful: SandboxHandle, moto_s3: EmbeddedS3, tmp_path: Path
-) -> Iterator[ImportSettings]:
-    staging = moto_s3.settings(bucket="inbox-staging", prefix=f"{tmp_path.name}/")
-    ensure_bucket(moto_s3.client(staging), staging)
-    settings = ImportSettings(
-        kindful=KindfulSettings(token=SecretStr(kindful.token), base_url=kindful.base_url),
-        staging=staging,
-        ledger=str(tmp_path / "state" / "ledger.db"),
-        aws_credentials=moto_s3.credentials(),
-        poll_interval=0.05,
-    )
-    with use_settings(settings):  # the flows this test starts import with these
-        yield settings
 
 
 def fill_inbox(inbox: Path) -> None:

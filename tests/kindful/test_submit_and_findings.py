@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,9 @@ from pipelines.kindful.settings import KindfulSettings
 from pipelines.kindful.submit import SubmitSettings, wait_for_sync
 from pipelines.load.settings import ImportSettings
 from pipelines.staging.s3 import ensure_bucket
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
-
-
-@pytest.fixture
-def kindful(sandbox_db: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token="test-token-submit", db=str(sandbox_db)) as handle:
-        yield handle
 
 
 def client_for(kindful: SandboxHandle) -> KindfulClient:

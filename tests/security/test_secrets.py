@@ -13,7 +13,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.kindful.settings import KindfulSettings
 from pipelines.load.settings import ImportSettings
 from pipelines.staging.s3 import ensure_bucket
-from sandbox.serve import SandboxHandle, running_sandbox
+from sandbox.serve import SandboxHandle
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
 GIFTS = SAMPLES / "contact_with_transaction.csv"
@@ -52,12 +51,6 @@ def forbidden() -> list[str]:
 def leaks(text: str) -> list[str]:
     lowered = text.lower()
     return [secret for secret in forbidden() if secret.lower() in lowered]
-
-
-@pytest.fixture
-def kindful(tmp_path: Path) -> Iterator[SandboxHandle]:
-    with running_sandbox(token=TOKEN, db=str(tmp_path / "sandbox.db")) as handle:
-        yield handle
 
 
 def test_a_full_import_leaks_no_secret_and_no_email(
