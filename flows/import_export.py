@@ -54,7 +54,7 @@ from pipelines.mapping.spec import Mapping
 from pipelines.outputs.batches import Batch, BatchWriter
 from pipelines.outputs.run_folder import RunFolder, keep_run_files, release
 from pipelines.outputs.validation_files import OutputWriter
-from pipelines.read.export import ExportError
+from pipelines.read.errors import ExportError
 from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.staging.s3 import (
     StagedObject,

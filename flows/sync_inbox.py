@@ -35,7 +35,7 @@ from pipelines.load.settings import ImportSettings
 from pipelines.mapping.spec import Mapping
 from pipelines.outputs.private_files import private_dir, write_private_text
 from pipelines.outputs.run_folder import RunFolder, release
-from pipelines.read.export import ExportError
+from pipelines.read.errors import ExportError
 from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.staging.s3 import s3_client
 from pipelines.transform.job import strip_query

@@ -161,7 +161,7 @@ def run_import_command(
         return EXIT_FAILED
     if isinstance(report, BaseException):
         from flows.import_export import ImportFailed
-        from pipelines.read.export import ExportError
+        from pipelines.read.errors import ExportError
 
         # Only the project's own errors have messages written to be shown; any other text may
         # quote the value it choked on.

@@ -94,7 +94,7 @@ def validate(
 ) -> None:
     """Normalize and validate SOURCE; write normalized, rejects, warnings and summary files."""
     from pipelines.errors import InputError
-    from pipelines.read.export import ExportError
+    from pipelines.read.errors import ExportError
     from pipelines.transform.job import validate_export
 
     try:

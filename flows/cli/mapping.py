@@ -26,7 +26,8 @@ from pipelines.mapping.spec import (
 )
 from pipelines.mapping.suggest import SAMPLE_ROWS, suggest_mapping_text
 from pipelines.normalize.frame import normalize_frame
-from pipelines.read.export import ExportError, display_name, iter_export
+from pipelines.read.errors import ExportError
+from pipelines.read.export import display_name, iter_export
 from pipelines.transform.ids import IdAssigner
 from pipelines.transform.options import RunOptions, resolve_options
 from pipelines.transform.prepare import PreparedChunk, prepare_chunk

@@ -25,7 +25,7 @@ from pipelines.load.settings import ImportSettings, state_home
 from pipelines.preview.options import resolve_run
 from pipelines.preview.plan import preview_export
 from pipelines.preview.report import PreviewResult, write_preview
-from pipelines.read.export import ExportError
+from pipelines.read.errors import ExportError
 
 EXIT_BAD_INPUT = 2
 SHOWN_ROWS = 10  # the first rows' verdicts printed; the rest are in preview.csv

@@ -15,7 +15,8 @@ def source_content_hash(uri: str) -> str:
     Read through the reader's own checks (regular files only, size limit, no private http
     addresses or foreign redirects), so hashing a hostile source is refused like reading it.
     """
-    from pipelines.read.export import ExportError, open_source_bytes
+    from pipelines.read.errors import ExportError
+    from pipelines.read.export import open_source_bytes
 
     digest = hashlib.sha256()
     try:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from pipelines.outputs.batches import BatchWriter
 from pipelines.outputs.csv_text import write_csv
 from pipelines.outputs.validation_files import OutputWriter, neutralize_formulas
-from pipelines.read.export import ExportError
+from pipelines.read.errors import ExportError
 from pipelines.transform.job import validate_export
 
 OUTPUTS = ("normalized.csv", "rejects.csv", "warnings.csv", "summary.json")

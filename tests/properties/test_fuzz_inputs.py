@@ -46,7 +46,8 @@ from pipelines.normalize.money import normalize_cents, normalize_dollars
 from pipelines.normalize.result import Normalized
 from pipelines.normalize.states import normalize_states
 from pipelines.normalize.timestamps import normalize_timestamps
-from pipelines.read.export import ExportError, iter_export, read_export
+from pipelines.read.errors import ExportError
+from pipelines.read.export import iter_export, read_export
 from pipelines.transform.options import RunOptions
 from pipelines.transform.prepare import prepare_chunk
 from schemas.columns import FORMATS, NOTE_TYPES, TRANSACTION_TYPES, Kind

@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 from support.measure import CPU_SECONDS, PEAK_MB, WALL_CEILING, Cost, run_measured
 
 from pipelines.errors import InputError
-from pipelines.read.export import ExportError, _Scanned, read_export
+from pipelines.read.errors import ExportError
+from pipelines.read.export import read_export
 from pipelines.read.limits import Limits
+from pipelines.read.source import _Scanned
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -281,7 +283,8 @@ def test_the_input_byte_limit_is_checked_before_reading(tmp_path: Path) -> None:
 
 
 def test_a_wide_file_comes_in_shorter_chunks(tmp_path: Path) -> None:
-    from pipelines.read.export import _CHUNK_CELLS, iter_export
+    from pipelines.read.export import iter_export
+    from pipelines.read.frames import _CHUNK_CELLS
 
     width = 1000
     path = tmp_path / "wide.csv"

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from support.measure import run_measured
 
-from pipelines.read.export import ExportError, read_export
+from pipelines.read.errors import ExportError
+from pipelines.read.export import read_export
 from pipelines.staging.s3 import redact_url
 from pipelines.staging.safe_urls import SourcePolicy, SourceRefused, _check_redirect, safe_url
 from pipelines.transform.job import strip_query

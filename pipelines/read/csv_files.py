@@ -1,0 +1,200 @@
+"""CSV and TSV through pandas' C parser, every cell read as text.
+
+The delimiter (comma, semicolon, tab or pipe) is picked by how the head of the file parses with
+each. The scanner under the parser (`source._Scanned`) refuses a header wider than `columns` and
+a record or value longer than `line_bytes` / `field_bytes` before pandas buffers it; a parse
+failure becomes one line naming the record, never its values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from typing import Final
+
+import pandas as pd
+
+from pipelines.read.errors import ExportError
+from pipelines.read.frames import _header_names, _rows_per_chunk
+from pipelines.read.limits import Limits
+from pipelines.read.source import _open_source, _Source
+
+_DELIMITERS: Final = (",", ";", "\t", "|")
+_SNIFF_RECORDS: Final = 200  # records of the head used to score delimiter candidates
+
+
+def _csv_frames(
+    uri: str, source: _Source, name: str, chunk_rows: int | None, limits: Limits
+) -> Iterator[pd.DataFrame]:
+    """Parse with pandas' C engine, reading the header as data so no row can be misplaced.
+
+    With header=None the header line fixes the expected field count: a longer row anywhere
+    raises, where header=0 would instead turn an over-long first row into an index or, with
+    index_col=False, silently drop its extra field. The scanner under the parser refuses a
+    header, record or value past the limits before pandas buffers it.
+    """
+    sep = _sniff_delimiter(source.head_text, complete=source.complete)
+    if source.decoded is None or source.scanner is None:  # pragma: no cover - set for csv
+        raise ExportError(f"cannot read {name}: internal error (no text stream)")
+    source.scanner.sep = ord(sep)
+    width = _head_width(source, sep, limits)
+    try:
+        reader = pd.read_csv(
+            source.decoded,
+            sep=sep,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            engine="c",
+            encoding="utf-8",
+            quotechar='"',
+            doublequote=True,
+            skip_blank_lines=True,
+            iterator=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise ExportError(f"cannot read {name}: the file is empty (no header row)") from None
+    except pd.errors.ParserError as exc:
+        raise _parse_failure(uri, name, sep, exc, limits) from None
+    with reader:
+        rows = _rows_per_chunk(chunk_rows, width)
+        try:
+            first = reader.read(None if rows is None else rows + 1)
+        except pd.errors.ParserError as exc:
+            raise _parse_failure(uri, name, sep, exc, limits) from None
+        names = _header_names(first.iloc[0].tolist(), name)
+        data = first.iloc[1:]
+        yield _relabel(data, names, 0)
+        if chunk_rows is None:
+            return
+        start = len(data)
+        rows = _rows_per_chunk(chunk_rows, len(names))
+        while True:
+            try:
+                chunk = reader.read(rows)
+            except StopIteration:
+                return
+            except pd.errors.ParserError as exc:
+                raise _parse_failure(uri, name, sep, exc, limits) from None
+            if chunk.empty:
+                return
+            yield _relabel(chunk, names, start)
+            start += len(chunk)
+
+
+def _head_width(source: _Source, sep: str, limits: Limits) -> int:
+    """The header's width when the sniffed head holds all of it, else the most allowed."""
+    text = source.head_text
+    try:
+        for record in csv.reader(io.StringIO(text), delimiter=sep, quotechar='"'):
+            if record and any(cell.strip() for cell in record):
+                whole = source.complete or "\n" in text.lstrip()
+                return min(len(record), limits.columns) if whole else limits.columns
+    except csv.Error:
+        pass
+    return limits.columns
+
+
+def _relabel(frame: pd.DataFrame, names: list[str], start: int) -> pd.DataFrame:
+    """Put the cleaned header on a chunk and renumber it from `start` (copy-on-write, cheap)."""
+    return frame.set_axis(pd.Index(names), axis=1).set_axis(
+        pd.RangeIndex(start, start + len(frame)), axis=0
+    )
+
+
+def _parse_failure(uri: str, name: str, sep: str, exc: Exception, limits: Limits) -> ExportError:
+    """Turn a C-parser error into a one-line message without cell values."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Expected" in text and "fields" in text:
+        record = _find_long_record(uri, name, sep, limits)
+        where = f"record {record}" if record is not None else "a record"
+        return ExportError(
+            f"cannot read {name}: {where} has more fields than the header "
+            "(unquoted delimiter in a value, or a missing header)"
+        )
+    if "EOF inside string" in text:
+        return ExportError(
+            f"cannot read {name}: a quoted field is never closed (unbalanced quotes)"
+        )
+    detail = text.split("C error:", 1)[-1].strip()
+    return ExportError(f"cannot read {name}: malformed CSV ({detail})")
+
+
+def _find_long_record(uri: str, name: str, sep: str, limits: Limits) -> int | None:
+    """1-based data-record number of the first row longer than the header (error path only).
+
+    pandas reports a physical line that counts blank lines and quoted line breaks unevenly, so
+    the file is scanned again with the csv module to name the record the caller can find.
+    """
+    try:
+        with contextlib.ExitStack() as stack:
+            source = _open_source(uri, name, stack, limits)
+            width: int | None = None
+            number = 0
+            reader = csv.reader(source.text_stream(), delimiter=sep, quotechar='"')
+            for record in reader:
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # pandas skips blank and whitespace-only lines
+                if width is None:
+                    width = len(record)
+                    continue
+                number += 1
+                if len(record) > width:
+                    return number
+    except (csv.Error, ExportError, OSError, ValueError):
+        return None
+    return None
+
+
+def _sniff_delimiter(text: str, *, complete: bool) -> str:
+    """Pick comma, semicolon, tab or pipe from the head of the file.
+
+    Each candidate is scored by how the first records parse with it: a header of more than
+    one column, no record longer than the header, and the most records as wide as the header.
+    csv.Sniffer only breaks ties, because on its own it is easily fooled by delimiters that
+    appear inside quoted values.
+    """
+    if not complete:
+        cut = text.rfind("\n")
+        if cut > 0:
+            text = text[: cut + 1]
+    scores = {d: _delimiter_score(text, d, complete=complete) for d in _DELIMITERS}
+    best = max(scores.values())
+    sample = text[:16384]
+    if len(text) > len(sample):
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    try:
+        sniffed: str | None = csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
+    except csv.Error:
+        sniffed = None
+    if sniffed in scores and scores[sniffed] == best:
+        return sniffed
+    return next(d for d in _DELIMITERS if scores[d] == best)
+
+
+def _delimiter_score(text: str, sep: str, *, complete: bool) -> tuple[bool, bool, int, float, int]:
+    widths: list[int] = []
+    named = False  # the header holds a name, not only blanks and delimiters ("\t" in a TSV)
+    try:
+        for record in csv.reader(io.StringIO(text), delimiter=sep, quotechar='"'):
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue
+            if not widths:
+                named = any(cell.strip().strip("".join(_DELIMITERS)) for cell in record)
+            widths.append(len(record))
+            if len(widths) > _SNIFF_RECORDS:
+                break
+    except csv.Error:
+        return (False, False, -sys.maxsize, 0.0, 0)
+    if not complete and len(widths) > 1:
+        widths.pop()  # the head may end inside a quoted multi-line record
+    if not widths:
+        return (False, False, 0, 0.0, 0)
+    width, body = widths[0], widths[1:]
+    longer = sum(n > width for n in body)
+    same = sum(n == width for n in body) / len(body) if body else 1.0
+    return (width > 1, named, -longer, same, width)
