@@ -25,6 +25,7 @@ from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.staging.s3 import StagingSettings, ensure_bucket
 from sandbox.serve import SandboxHandle
 
+pytestmark = pytest.mark.slow
 TOKEN = "stop-signals-token"
 CLI = str(Path(sys.executable).parent / "kindful-etl")
 STOPPED_WITHIN = 5.0

@@ -52,6 +52,7 @@ from support.prefect_stack import (
 from flows.deploy_steps import REPO_DIR_VARIABLE, checkout_dir
 from pipelines.embedded.s3 import EmbeddedS3
 
+pytestmark = pytest.mark.slow
 SAMPLES = ROOT / "data_samples"
 NIGHTLY = "sync-inbox/nightly-sync"
 ONE_FILE = "import-export/import-one-file"

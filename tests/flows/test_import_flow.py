@@ -26,7 +26,7 @@ from sandbox.serve import SandboxHandle
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
 GIFTS = SAMPLES / "contact_with_transaction.csv"
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture

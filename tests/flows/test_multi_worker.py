@@ -65,6 +65,7 @@ from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.load.ledger import COMPLETE, SKIPPED, Ledger
 from sandbox.serve import running_sandbox
 
+pytestmark = pytest.mark.slow
 README = ROOT / "README.md"
 TAG = "several-workers"
 KINDFUL_ETL = str(Path(sys.executable).with_name("kindful-etl"))

@@ -34,6 +34,7 @@ from pipelines.staging.s3 import StagingSettings, ensure_bucket
 from sandbox.serve import SandboxHandle, running_sandbox
 from schemas.columns import FORMATS
 
+pytestmark = pytest.mark.slow
 # The S3-drop allow-list these tests use (conftest's aws_env sets it).
 DROP_BUCKETS = (
     "outcomes-drops",

@@ -55,6 +55,7 @@ from pipelines.staging.s3 import ensure_bucket
 from pipelines.transform.options import resolve_options
 from sandbox.serve import SandboxHandle
 
+pytestmark = pytest.mark.slow
 # The S3-drop allow-list these tests use (conftest's aws_env sets it).
 DROP_BUCKETS = ("drops-direct",)
 ROOT = Path(__file__).resolve().parents[2]

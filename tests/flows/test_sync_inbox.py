@@ -14,7 +14,7 @@ from sandbox.serve import SandboxHandle
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 def fill_inbox(inbox: Path) -> None:
