@@ -15,6 +15,7 @@ import flows.cli.imports
 import flows.import_export
 from flows.cli.main import cli
 
+pytestmark = pytest.mark.slow
 SECRET = "Secretson"
 
 

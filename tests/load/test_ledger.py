@@ -26,6 +26,7 @@ from alembic.script import ScriptDirectory
 from pipelines.load import ledger as ledger_module
 from pipelines.load.ledger import COMPLETE, STAGED, SUBMITTED, Ledger
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory(str(ledger_module.MIGRATIONS)).get_current_head()
 SOURCE = {"source_uri": "s3://inbox/classy_2024-06.csv", "source_hash": "a" * 64}

@@ -22,6 +22,7 @@ from pipelines.load import ledger as ledger_module
 from pipelines.load.ledger import Ledger, database_url
 from pipelines.load.preflight import check_ledger
 
+pytestmark = pytest.mark.slow
 PASSWORD = "s3cret-ledger-pw"  # trust auth ignores it; it must still never be shown
 
 

@@ -10,6 +10,8 @@ from prefect import flow
 from flows.import_export import PreparedRun, prepare_batches
 from pipelines.transform.options import resolve_options
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.usefixtures("prefect_server")
 def test_a_file_failing_after_the_first_chunk_leaves_nothing_behind(tmp_path: Path) -> None:
