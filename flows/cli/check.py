@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from flows.cli.errors import Command
 from pipelines.load.preflight import Check, check_kindful, check_ledger, check_staging
 
 
@@ -62,7 +63,7 @@ def _checks(
     yield check_ledger(ledger or default_ledger())
 
 
-@click.command("check")
+@click.command("check", cls=Command)
 @click.option("--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", help="s3://bucket/prefix/")
 @click.option("--kindful-base-url", envvar="KINDFUL_BASE_URL", help="Kindful API base URL.")
 @click.option("--kindful-auth", envvar="KINDFUL_AUTH", type=click.Choice(["token", "bearer"]))

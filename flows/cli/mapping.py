@@ -9,13 +9,12 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 import pandas as pd
 
+from flows.cli.errors import Group
 from pipelines.errors import InputError
 from pipelines.mapping.spec import (
     Mapping,
@@ -33,14 +32,8 @@ from pipelines.transform.options import RunOptions, resolve_options
 from pipelines.transform.prepare import PreparedChunk, prepare_chunk
 from schemas.columns import ImportFormat
 
-EXIT_BAD_INPUT = 2
 _NAME_WIDTH = 24
 _VALUE_WIDTH = 32
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"kindful-etl: error: {' '.join(message.split())}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
 
 
 def _first_rows(source: str, rows: int) -> pd.DataFrame:
@@ -50,7 +43,7 @@ def _first_rows(source: str, rows: int) -> pd.DataFrame:
     raise ExportError(f"cannot read {display_name(source)}: no header row")
 
 
-@click.group("mapping", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("mapping", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def mapping_group() -> None:
     """Write a starting mapping file from an export's headers, or check what one does."""
 
@@ -66,20 +59,20 @@ def suggest(source: str, data_format: str | None, output: str | None, force: boo
     Each line carries its confidence; the unused columns are listed at the end. Exports of a
     shipped preset (Classy, Stripe, PayPal) start from that preset, skip rules included.
     """
+    sample = _first_rows(source, SAMPLE_ROWS)
+    text = suggest_mapping_text(sample, data_format, display_name(source))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    if path.exists() and not force:
+        raise InputError(f"{output} exists; pass --force to overwrite it")
     try:
-        sample = _first_rows(source, SAMPLE_ROWS)
-        text = suggest_mapping_text(sample, data_format, display_name(source))
-        if output is None:
-            click.echo(text, nl=False)
-            return
-        path = Path(output)
-        if path.exists() and not force:
-            raise InputError(f"{output} exists; pass --force to overwrite it")
         path.write_text(text, encoding="utf-8")
-    except (InputError, ExportError) as error:
-        _fail(str(error))
     except OSError as error:
-        _fail(f"cannot write {output}: {error.strerror or type(error).__name__}")
+        raise InputError(
+            f"cannot write {output}: {error.strerror or type(error).__name__}"
+        ) from None
     click.echo(f"wrote {output}", err=True)
 
 
@@ -94,17 +87,13 @@ def check(mapping_path: str, source: str, rows: int, data_format: str | None) ->
     For each row: accepted, rejected or skipped, then each Kindful column with its value (or
     problem) and where it comes from. Prints donor values to this terminal only.
     """
-    try:
-        mapping = load_mapping(mapping_path)
-        fmt = resolve_format(data_format, mapping)
-        options = resolve_options(fmt.name, mapping)
-        chunk = _first_rows(source, rows)
-        prepared = prepare_chunk(chunk, mapping, options, IdAssigner(fmt, options.source_system))
-        mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
-        values = normalize_frame(mapped.frame, fmt, mapped.units, options).frame
-    except (InputError, ExportError, ValueError) as error:
-        _fail(str(error))
-        return
+    mapping = load_mapping(mapping_path)
+    fmt = resolve_format(data_format, mapping)
+    options = resolve_options(fmt.name, mapping)
+    chunk = _first_rows(source, rows)
+    prepared = prepare_chunk(chunk, mapping, options, IdAssigner(fmt, options.source_system))
+    mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
+    values = normalize_frame(mapped.frame, fmt, mapped.units, options).frame
     click.echo(
         f"mapping {mapping.name}: {fmt.name} (action {options.action}), "
         f"first {len(chunk)} row(s) of {display_name(source)}"

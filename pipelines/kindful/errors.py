@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pipelines.errors import KindfulEtlError
 
-class KindfulError(Exception):
+
+class KindfulError(KindfulEtlError):
     """Base of every error the client raises."""
 
     def __init__(
@@ -45,7 +47,7 @@ class KindfulError(Exception):
             text += " [" + "; ".join(details) + "]"
         if self.attempts > 1:
             text += f" (gave up after {self.attempts} attempts)"
-        return text
+        return " ".join(text.split())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"

@@ -9,15 +9,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from pipelines.errors import KindfulEtlError
 from pipelines.staging.safe_urls import SourceRefused
 
 
-class ExportError(Exception):
+class ExportError(KindfulEtlError):
     """A file that cannot be processed at all; str(e) is one line, safe to print (no donor data)."""
-
-    def __init__(self, message: str) -> None:
-        # Collapse newlines so a log line or a CLI error can never be split or spoofed.
-        super().__init__(" ".join(message.split()))
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pipelines.errors import KindfulEtlError
 from pipelines.staging.safe_urls import safe_url
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ _SIGV4_PARAM = re.compile(r"(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\
 _ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 
 
-class StagingError(Exception):
+class StagingError(KindfulEtlError):
     """Staging failed; `str()` is one line, with no credentials or URL signatures in it."""
 
     def __init__(self, message: str) -> None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from pipelines.errors import KindfulEtlError
+
 __all__ = [
     "SourcePolicy",
     "SourceRefused",
@@ -55,7 +57,7 @@ def safe_url(uri: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-class SourceRefused(Exception):
+class SourceRefused(KindfulEtlError):
     """An http(s) source that settings do not allow; the message is one line, no query."""
 
 
