@@ -7,12 +7,21 @@ distinct time zone), never row by row. Parsing lives here too, so `mapping` stay
 
 - `skip`: rows a rule matches become rejects ("skipped: REASON"); the first matching rule wins.
   Values compare trimmed and case-insensitively; a blank cell compares as "".
-- `split_name`: one full name into first and last. No name parser is installed, so the rule is
-  plain and documented: "Last, First Middle" (one comma) -> first "First Middle", last "Last";
-  otherwise the last space-separated word is the last name and the rest the first name; a
-  trailing Jr/Sr/II/III/IV stays with the last name ("Martin King, Jr." -> "Martin",
-  "King Jr."); one word -> first name only; blank -> both blank (the row rule "first_name and
-  last_name, or company_name" then rejects the row with its usual reason).
+- `split_name`: one full name into Kindful's name columns, read by `nameparser` (HumanName), each
+  distinct value once. `{first: first_name, last: last_name}`, optionally `title: title` (Kindful's
+  "Mr."/"Dr." column) and `company: company_name`. Titles ("Dr.", "Rev. Dr.") go to the title
+  column if named, else are dropped; suffixes (Jr., III, PhD, MD, Esq.) are dropped (Kindful has
+  no suffix column); Kindful has no middle-name column either, so a middle name or initial stays
+  with the first name ("J. R. R." / "Tolkien", "Mary Ann" / "Smith"); particles stay with the
+  last name ("de la Cruz", "van der Berg"); "Last, First Middle" works. Case and letters are kept
+  as written. One word -> first name only (as before nameparser); a title and one word ("Mr.
+  Smith") -> last name only; no name at all ("", "Dr.", "Jr.") -> all blank. A blank first or
+  last name lets the row rule "first_name and last_name, or company_name" reject the row.
+  An organization (a word of `ORGANIZATION_WORDS` such as Inc, LLC, Foundation, Trust, Church,
+  Association or Fund) is never split into a person: first and last stay blank and the whole
+  name goes to `company` if the rule names it, else the row gets a warning. Two people in one
+  name ("John and Jane Smith", "Mr. and Mrs. John Smith") give the first person (John / Smith)
+  and a warning. A value over 255 characters is not parsed: it goes to the first name as given.
 - `combine_time`: a date column, an optional time column and an optional zone column into one
   timestamp the timestamp normalizer reads ("2024-03-01 14:22:05-08:00"). Zone names are looked
   up in the rule's `zones` table (an abbreviation -> "+HH:MM" or an IANA name), else taken as an
@@ -31,13 +40,14 @@ import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from nameparser import HumanName
 
 from pipelines.errors import InputError
-from pipelines.normalize.core import as_strings
+from pipelines.normalize.core import as_strings, distinct
 from pipelines.normalize.money import normalize_dollars
 
 ISSUE_COLUMNS = ["source_row", "column", "value", "reason"]
@@ -45,8 +55,6 @@ SKIP_PREFIX = "skipped: "
 DEFAULT_DATE_FORMAT = "%m/%d/%Y"
 _OFFSET = re.compile(r"[+-]\d{2}:\d{2}")
 _UTC_ZONES = {"UTC": "+00:00", "GMT": "+00:00", "Z": "+00:00"}
-_SUFFIX = re.compile(r",?\s+((?:jr|sr|ii|iii|iv)\.?)$", re.IGNORECASE)
-_HAS_SUFFIX = re.compile(r",?\s+(?:jr|sr|ii|iii|iv)\.?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,11 +69,19 @@ class SkipRule:
 
 @dataclass(frozen=True)
 class SplitName:
-    """One full-name column into a first and a last name column."""
+    """One full-name column into first and last name (and title, company) columns."""
 
     source: str
     first: str
     last: str
+    title: str | None = None
+    company: str | None = None
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The Kindful columns the rule writes, first and last first."""
+        named = (self.first, self.last, self.title, self.company)
+        return tuple(t for t in named if t is not None)
 
 
 @dataclass(frozen=True)
@@ -166,7 +182,8 @@ def parse_skip(document: Any) -> tuple[SkipRule, ...]:
 
 
 def parse_split_name(document: Any) -> tuple[SplitName, ...]:
-    """`split_name: {"Card Name": {first: first_name, last: last_name}}`."""
+    """`split_name: {"Card Name": {first: first_name, last: last_name, title: title,
+    company: company_name}}` (title and company optional)."""
     if document is None:
         return ()
     if not isinstance(document, dict):
@@ -174,9 +191,19 @@ def parse_split_name(document: Any) -> tuple[SplitName, ...]:
     splits = []
     for source, raw in document.items():
         where = f"split_name.{label(source)}"
-        spec = _fields(raw, where, {"first", "last"}, {"first", "last"})
+        spec = _fields(raw, where, {"first", "last", "title", "company"}, {"first", "last"})
+        title, company = (
+            _text(spec[key], where) if spec.get(key) is not None else None
+            for key in ("title", "company")
+        )
         splits.append(
-            SplitName(_text(source, where), _text(spec["first"], where), _text(spec["last"], where))
+            SplitName(
+                _text(source, where),
+                _text(spec["first"], where),
+                _text(spec["last"], where),
+                title=title,
+                company=company,
+            )
         )
     return tuple(splits)
 
@@ -300,38 +327,138 @@ def skip_rows(frame: pd.DataFrame, rules: Iterable[SkipRule]) -> tuple[pd.Series
     return skipped, rejects.sort_values("source_row", kind="stable", ignore_index=True)
 
 
+class NameParts(NamedTuple):
+    """One full name read: blank parts are "". `warning` is a row-level warning or ""."""
+
+    title: str = ""
+    first: str = ""  # with any middle name(s): Kindful has no middle-name column
+    last: str = ""
+    suffix: str = ""  # read so it stays out of first and last; Kindful has no column for it
+    company: str = ""  # the whole value when it names an organization
+    warning: str = ""
+
+
+NAME_PART_COLUMNS = list(NameParts._fields)
+MAX_NAME_LENGTH = 255  # Kindful's limit for a name column; a longer value is not parsed
+
+# A value holding one of these words (casefolded, dots dropped: "L.L.C." is "llc") is an
+# organization's name, not a person's. Kept to words that are (almost) never a person's name.
+ORGANIZATION_WORDS = frozenset(
+    {
+        *("inc", "incorporated", "llc", "llp", "lp", "ltd", "limited", "plc", "gmbh", "pllc"),
+        *("corp", "corporation", "company", "enterprises", "sons", "bros", "partners", "group"),
+        *("foundation", "trust", "association", "assn", "fund", "society", "institute"),
+        *("ministries", "ministry", "charities", "charitable", "nonprofit", "organization"),
+        *("university", "college", "school", "academy", "club", "council", "committee"),
+        *("federation", "alliance", "coalition", "congregation", "parish", "diocese"),
+        *("synagogue", "mosque", "cathedral", "hospital", "museum", "library", "estate"),
+    }
+)
+# ... and these, which are also surnames ("Charlotte Church", "Shirley Temple"), only in a
+# value of three or more words without a comma ("First Baptist Church", "Temple Beth El").
+ORGANIZATION_WORDS_IN_LONG_NAMES = frozenset(
+    {"church", "temple", "chapel", "bank", "union", "center", "centre"}
+)
+CONJUNCTIONS = frozenset({"and", "&", "+"})
+ORGANIZATION_WARNING = (
+    "an organization's name: not split into first and last name "
+    "(name a company column in the split_name rule to keep it)"
+)
+COUPLE_WARNING = "two people in one name: the contact is the first person"
+_WORDS = re.compile(r"[^\w&+]+")
+
+
+def _is_organization(text: str) -> bool:
+    words = [w for w in _WORDS.split(text.casefold().replace(".", "")) if w]
+    if any(w in ORGANIZATION_WORDS for w in words):
+        return True
+    long_name = len(words) >= 3 and "," not in text
+    return long_name and any(w in ORGANIZATION_WORDS_IN_LONG_NAMES for w in words)
+
+
+def _person(text: str) -> NameParts:
+    """`text` read by nameparser as one person (middle names joined to the first name)."""
+    name = HumanName(text)
+    first = " ".join(p for p in (name.first, name.middle) if p)
+    if not (first or name.last):  # "Dr.", "Jr.", "," : no name at all
+        return NameParts()
+    return NameParts(name.title, first, name.last, name.suffix)
+
+
+def _has_conjunction(part: str) -> bool:
+    return any(w.casefold() in CONJUNCTIONS for w in part.split())
+
+
+def parse_name(text: str) -> NameParts:
+    """One full name (trimmed, single-spaced) into its parts, by the module docstring's rule."""
+    if not text:
+        return NameParts()
+    if len(text) > MAX_NAME_LENGTH:
+        return NameParts(first=text)
+    if _is_organization(text):
+        return NameParts(company=text, warning=ORGANIZATION_WARNING)
+    parts = _person(text)
+    if _has_conjunction(parts.title) and not _has_conjunction(f"{parts.first} {parts.last}"):
+        return parts._replace(warning=COUPLE_WARNING)  # "Mr. and Mrs. John Smith"
+    words = text.split(" ")
+    at = next((i for i, w in enumerate(words) if w.casefold() in CONJUNCTIONS), None)
+    if at is None or at == 0 or at == len(words) - 1:
+        return parts
+    # "John and Jane Smith", "John Smith & Jane Doe", "Smith, John and Jane": the first person,
+    # with the second one's last name when the first gives only one name ("John").
+    left, right = _person(" ".join(words[:at])), _person(" ".join(words[at + 1 :]))
+    if left.first and left.last:
+        return left._replace(warning=COUPLE_WARNING)
+    only = left.first or left.last
+    if not only:
+        return parts
+    return NameParts(left.title, only, right.last, right.suffix, warning=COUPLE_WARNING)
+
+
+def name_parts(values: pd.Series) -> pd.DataFrame:
+    """`NAME_PART_COLUMNS` per value, on `values`' index; NA where a part is blank.
+
+    Each distinct value is parsed once (exports repeat names) and the parts mapped back."""
+    cleaned = as_strings(values).str.strip().str.replace(r"\s+", " ", regex=True)
+    codes, uniques = distinct(cleaned)
+    parsed = [parse_name(str(u)) for u in uniques]
+    out: dict[str, pd.Series] = {}
+    for number, column in enumerate(NAME_PART_COLUMNS):
+        table = np.array([p[number] or None for p in parsed] + [None], dtype=object)
+        out[column] = pd.Series(table[codes], index=values.index, dtype=object)  # -1: last
+    return pd.DataFrame(out, index=values.index, columns=NAME_PART_COLUMNS)
+
+
 def split_names(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(first, last) names by the rule in the module docstring; NA where there is none."""
-    if values.empty:
-        return pd.Series(index=values.index, dtype=object), pd.Series(
-            index=values.index, dtype=object
-        )
-    # Blank as "" so the partitions below always have three columns (NA rows would not).
-    text = as_strings(values).fillna("").str.strip().str.replace(r"\s+", " ", regex=True)
-    suffix = pd.Series("", index=text.index, dtype="str")
-    has_suffix = text.str.contains(_HAS_SUFFIX).fillna(False).astype(bool)
-    if has_suffix.any():
-        found = text[has_suffix].str.extract(_SUFFIX)[0]
-        suffix[has_suffix] = " " + found
-        text[has_suffix] = text[has_suffix].str.replace(_SUFFIX, "", regex=True)
-    inverted = text.str.contains(",", regex=False).fillna(False).astype(bool)
-    by_space = text.str.rpartition(" ")
-    first, last = by_space[0], by_space[2]
-    if inverted.any():
-        by_comma = text[inverted].str.partition(",")
-        first[inverted] = by_comma[2]
-        last[inverted] = by_comma[0]
-    one_word = (first.str.strip() == "") & ~inverted
-    first = first.where(~one_word, last)
-    last = last.where(~one_word, "")
-    last = last.str.strip(" ,") + suffix
-    first = first.str.strip(" ,")
-    return _blank_to_na(first), _blank_to_na(last)
+    parts = name_parts(values)
+    return parts["first"], parts["last"]
 
 
-def _blank_to_na(values: pd.Series) -> pd.Series:
-    stripped = values.str.strip()
-    return stripped.where(stripped.str.len() > 0)
+def split_name_columns(
+    frame: pd.DataFrame, rule: SplitName
+) -> tuple[dict[str, pd.Series], pd.DataFrame]:
+    """The rule's columns (target -> values) and its row-level warnings (`ISSUE_COLUMNS`)."""
+    raw = frame[rule.source]
+    parts = name_parts(raw)
+    out = {rule.first: parts["first"], rule.last: parts["last"]}
+    if rule.title is not None:
+        out[rule.title] = parts["title"]
+    warned = parts["warning"].notna()
+    if rule.company is not None:
+        out[rule.company] = parts["company"]
+        warned &= parts["warning"] != ORGANIZATION_WARNING  # the name went where it belongs
+    rows = frame.index[warned.to_numpy(dtype=bool)]
+    warnings = pd.DataFrame(
+        {
+            "source_row": rows + 1,
+            "column": rule.source,
+            "value": raw.loc[rows].tolist(),
+            "reason": parts.loc[rows, "warning"].tolist(),
+        },
+        columns=ISSUE_COLUMNS,
+    )
+    return out, warnings
 
 
 def combine_time(frame: pd.DataFrame, rule: CombineTime) -> pd.Series:

@@ -36,7 +36,7 @@ from pipelines.mapping.rules import (
     parse_skip,
     parse_split_name,
     skip_rows,
-    split_names,
+    split_name_columns,
     text_value,
 )
 from pipelines.read.limits import Limits, human_bytes
@@ -91,7 +91,7 @@ class Mapping:
         """Every Kindful column the mapping writes (a repeat is an error: `check_mapping`)."""
         return (
             *(c.target for c in self.columns),
-            *(t for s in self.split_name for t in (s.first, s.last)),
+            *(t for s in self.split_name for t in s.targets),
             *(r.target for r in self.combine_time),
             *(f.target for f in self.flags),
             *self.constants,
@@ -111,6 +111,8 @@ class MappedFrame:
     custom_fields: tuple[str, ...]
     ignored_columns: tuple[str, ...]
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
+    # row-level warnings of the row rules (split_name: an organization, two people)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
 
 
 _text = text_value
@@ -352,6 +354,10 @@ def column_sources(mapping: Mapping) -> dict[str, str]:
     for split in mapping.split_name:
         sources[split.first] = f"{split.source} (full name: first name)"
         sources[split.last] = f"{split.source} (full name: last name)"
+        if split.title is not None:
+            sources[split.title] = f"{split.source} (full name: title)"
+        if split.company is not None:
+            sources[split.company] = f"{split.source} (full name: an organization's name)"
     for rule in mapping.combine_time:
         sources[rule.target] = " + ".join(rule.sources)
     for flag in mapping.flags:
@@ -409,8 +415,10 @@ def apply_mapping(
         pairs += [(source, target) for target, source in sources.items()]
         used = (*used, *sources.values())
     out: dict[str, pd.Series] = {target: frame[source] for source, target in pairs}
+    warnings = pd.DataFrame(columns=ISSUE_COLUMNS)
     if mapping is not None:
-        out.update(_derived(frame, mapping))
+        derived, warnings = _derived(frame, mapping)
+        out.update(derived)
     renamed = {s for s, _ in pairs}
     for name in custom:
         if name not in renamed:
@@ -420,19 +428,25 @@ def apply_mapping(
     mapped = pd.DataFrame(out, index=frame.index)
     for target, value in (mapping.constants if mapping else {}).items():
         mapped[target] = value
-    return MappedFrame(mapped, units, custom, ignored, skipped)
+    return MappedFrame(mapped, units, custom, ignored, skipped, warnings)
 
 
-def _derived(frame: pd.DataFrame, mapping: Mapping) -> dict[str, pd.Series]:
-    """The columns the row rules make: split names, combined times, flags."""
+def _derived(frame: pd.DataFrame, mapping: Mapping) -> tuple[dict[str, pd.Series], pd.DataFrame]:
+    """The columns the row rules make (split names, combined times, flags) and their warnings."""
     out: dict[str, pd.Series] = {}
+    warnings: list[pd.DataFrame] = []
     for split in mapping.split_name:
-        out[split.first], out[split.last] = split_names(frame[split.source])
+        columns, found = split_name_columns(frame, split)
+        out.update(columns)
+        if not found.empty:
+            warnings.append(found)
     for rule in mapping.combine_time:
         out[rule.target] = combine_time(frame, rule)
     for flag in mapping.flags:
         out[flag.target] = flag_values(frame, flag)
-    return out
+    if not warnings:
+        return out, pd.DataFrame(columns=ISSUE_COLUMNS)
+    return out, pd.concat(warnings, ignore_index=True)
 
 
 def resolve_format(requested: str | None, mapping: Mapping | None) -> ImportFormat:

@@ -68,7 +68,10 @@ def prepare_chunk(
     )
     rejected_rows = pd.Index(rejects["source_row"].astype("int64").unique() - 1)
     accepted = frame.drop(index=rejected_rows)
-    warnings = normalized.warnings
+    found_warnings = [w for w in (mapped.warnings, normalized.warnings) if not w.empty]
+    warnings = (
+        pd.concat(found_warnings, ignore_index=True) if found_warnings else normalized.warnings
+    )
     if not warnings.empty:
         # A rejected record's warnings would only distract: its reject says what to fix.
         warnings = warnings[~warnings["source_row"].isin(rejects["source_row"])]
