@@ -35,7 +35,7 @@ CONTACT = FORMATS["contact"]
 
 # full name -> (title, first, last, suffix); "" for a blank part
 NAMES: list[tuple[str, tuple[str, str, str, str]]] = [
-    # the three the rule used to get wrong (was: "PhD"/"Jane Smith,", "Dr. Jane"/"Smith",
+    # the three the rule used to get wrong (was: "PhD"/"Jane Smith", "Dr. Jane"/"Smith",
     # "Juan de la"/"Cruz")
     ("Jane Smith, PhD", ("", "Jane", "Smith", "PhD")),
     ("Dr. Jane Smith", ("Dr.", "Jane", "Smith", "")),
