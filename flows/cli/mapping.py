@@ -23,7 +23,7 @@ from pipelines.mapping.spec import (
     load_mapping,
     resolve_format,
 )
-from pipelines.mapping.suggest import SAMPLE_ROWS, suggest_mapping_text
+from pipelines.mapping.suggest import SAMPLE_ROWS, suggest_mapping
 from pipelines.normalize.frame import normalize_frame
 from pipelines.read.errors import ExportError
 from pipelines.read.export import display_name, iter_export
@@ -56,24 +56,37 @@ def mapping_group() -> None:
 def suggest(source: str, data_format: str | None, output: str | None, force: bool) -> None:
     """Suggest a mapping YAML for SOURCE from its headers.
 
-    Each line carries its confidence; the unused columns are listed at the end. Exports of a
-    shipped preset (Classy, Stripe, PayPal) start from that preset, skip rules included.
+    Each line carries its confidence; the unused columns are listed at the end, after a "did
+    you mean" comment for each header that looks misspelled (never mapped). Exports of a shipped
+    preset (Classy, Stripe, PayPal) start from that preset, skip rules included, fitted to the
+    layout of the export the headers match; stderr names the preset and the layout.
     """
     sample = _first_rows(source, SAMPLE_ROWS)
-    text = suggest_mapping_text(sample, data_format, display_name(source))
+    suggested = suggest_mapping(sample, data_format, display_name(source))
+    said = []  # for stderr once the mapping is out (bad input ends with its one line only)
+    if suggested.preset is not None and suggested.layout is not None:
+        said.append(
+            f"{suggested.preset.title}, layout {suggested.layout.name!r}: "
+            f"started from the shipped preset {suggested.preset.name}"
+        )
+    if suggested.hints:
+        guesses = ", ".join(f"{h.source!r} ({h.target}?)" for h in suggested.hints)
+        said.append(f"did you mean: {guesses} (left unmapped; see the comments)")
     if output is None:
-        click.echo(text, nl=False)
-        return
-    path = Path(output)
-    if path.exists() and not force:
-        raise InputError(f"{output} exists; pass --force to overwrite it")
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InputError(
-            f"cannot write {output}: {error.strerror or type(error).__name__}"
-        ) from None
-    click.echo(f"wrote {output}", err=True)
+        click.echo(suggested.text, nl=False)
+    else:
+        path = Path(output)
+        if path.exists() and not force:
+            raise InputError(f"{output} exists; pass --force to overwrite it")
+        try:
+            path.write_text(suggested.text, encoding="utf-8")
+        except OSError as error:
+            raise InputError(
+                f"cannot write {output}: {error.strerror or type(error).__name__}"
+            ) from None
+        said.insert(0, f"wrote {output}")
+    for line in said:
+        click.echo(line, err=True)
 
 
 @mapping_group.command()

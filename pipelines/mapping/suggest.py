@@ -5,11 +5,18 @@ and says how sure it is. Each header is matched to a Kindful column of the forma
 name (confidence 1.0), the same name spelled differently (case, spaces, punctuation: 0.9), or a
 synonym from a table ("Zip" -> postal: 0.6-0.8), also after dropping a source prefix
 ("billing_", "Card Address ...") or taking one of the alternatives of "Zip/Postal Code" (0.1
-less). No fuzzy matcher is installed, and a guessed column is worse than an unmapped one. A
-"Name" column becomes a `split_name`; a payment status with failed values a `skip` rule.
+less). A "Name" column becomes a `split_name`; a payment status with failed values a `skip`
+rule.
+
+A header that matches nothing but looks like a misspelling of a Kindful column or a synonym
+("Frist Name", "Emial") gets a "did you mean" comment with its similarity (rapidfuzz's
+`fuzz.ratio` on the normalized text, 0-100, at least HINT_SIMILARITY) and stays unmapped: a
+guessed column is worse than an unmapped one, so the analyst decides. Only headers are compared,
+never values, so the cost does not grow with the file.
 
 When the headers are a shipped preset's (Classy, Stripe, PayPal), the suggestion is the preset,
-skip rules included. Every suggestion ends with the columns it leaves unused.
+skip rules included, fitted to the layout of the export the headers match (named in the header
+comment). Every suggestion ends with the columns it leaves unused.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from rapidfuzz import fuzz, process
 
 from pipelines.errors import InputError
-from pipelines.mapping.presets import Preset, detect_preset
+from pipelines.mapping.presets import Layout, Preset, detect_layout
 from pipelines.mapping.spec import Unit, parse_mapping
 from schemas.columns import FORMATS, ImportFormat, Kind
 
@@ -102,6 +110,14 @@ STATUSES = {"status", "payment_status", "transaction_status", "charge_status"}
 FAILED = {"failed", "declined", "denied", "canceled", "cancelled", "void", "voided"}
 REFUND_AMOUNTS = {"amount_refunded", "refunded_amount", "refund_amount"}
 RULE_CONFIDENCE = 0.6
+# "Did you mean": the least fuzz.ratio (0-100) between a header and a Kindful column or synonym,
+# both normalized. A typo in a 10-letter name scores 90 ("frist_name" ~ "first_name"), a missing
+# letter in a 5-letter one 89 ("emal" ~ "email"); unrelated names sharing a word score far lower
+# ("notes" ~ "note_type" 57, "status" ~ "state" 73). In a 5-letter word any one changed letter
+# scores 80, a typo ("emial" ~ "email") as much as another word ("stage" ~ "state"), so 80 to 84
+# counts only when the header has exactly the name's letters, in another order (a swap).
+HINT_SIMILARITY = 85
+SWAP_SIMILARITY = 80
 _DOLLAR_HINT = re.compile(r"[$,]|\.\d")
 _COMMENT_AT = 48
 
@@ -128,12 +144,34 @@ class RuleSuggestion:
 
 
 @dataclass(frozen=True)
+class Hint:
+    """An unmapped header that looks like a misspelling: never mapped, only commented."""
+
+    source: str
+    target: str  # the Kindful column it may mean
+    similarity: int  # fuzz.ratio, 0-100
+    like: str  # the name it resembles: the Kindful column itself or one of its synonyms
+
+
+@dataclass(frozen=True)
 class Suggestion:
     data_format: str
     columns: tuple[ColumnSuggestion, ...]
     rules: tuple[RuleSuggestion, ...]
     unmapped: tuple[str, ...]
     notes: dict[str, str] = field(default_factory=dict)  # unmapped column -> why
+    hints: tuple[Hint, ...] = ()
+
+
+@dataclass(frozen=True)
+class SuggestedMapping:
+    """The suggested YAML and what it started from: a preset and the layout its headers match
+    (None when suggested from the headers), and the "did you mean" hints it carries."""
+
+    text: str
+    preset: Preset | None = None
+    layout: Layout | None = None
+    hints: tuple[Hint, ...] = ()
 
 
 def normalized(header: str) -> str:
@@ -246,7 +284,33 @@ def suggest_columns(sample: pd.DataFrame, fmt: ImportFormat) -> Suggestion:
     used = {*chosen, *(r.source for r in rules)}
     columns = tuple(chosen[h] for h in headers if h in chosen)
     unmapped = tuple(h for h in headers if h not in used)
-    return Suggestion(fmt.name, columns, tuple(rules), unmapped, notes)
+    hints = _hints([h for h in unmapped if not options[h]], fmt, synonyms, set(taken))
+    return Suggestion(fmt.name, columns, tuple(rules), unmapped, notes, hints)
+
+
+def _hints(
+    headers: list[str],
+    fmt: ImportFormat,
+    synonyms: dict[str, list[tuple[str, float]]],
+    taken: set[str],
+) -> tuple[Hint, ...]:
+    """A "did you mean" for each header that is close to a Kindful column or a synonym whose
+    column no other header fills. Compares names only: a few hundred short strings at most."""
+    names = {name: name for name in fmt.names}  # normalized name -> Kindful column
+    for name, found in synonyms.items():
+        names.setdefault(name, max(found, key=lambda item: item[1])[0])
+    choices = [name for name, target in names.items() if target not in taken]
+    hints: list[Hint] = []
+    for header in headers:
+        name = normalized(header)
+        close = process.extract(
+            name, choices, scorer=fuzz.ratio, score_cutoff=SWAP_SIMILARITY, limit=None
+        )
+        for like, score, _ in close:  # best first
+            if score >= HINT_SIMILARITY or sorted(name) == sorted(like):
+                hints.append(Hint(header, names[like], round(score), like))
+                break
+    return tuple(hints)
 
 
 def _rules(
@@ -337,8 +401,26 @@ def render(suggestion: Suggestion, source_name: str) -> str:
             lines.append(f"{key}:")
             lines += [_line(f"  {r.line}", f"{r.confidence:.1f} {r.how}") for r in rules]
     lines += ["constants: {}", "custom_fields: []"]
+    lines += _hint_block(suggestion.hints)
     lines += _unmapped_block(suggestion.unmapped, suggestion.notes)
     return "\n".join(lines) + "\n"
+
+
+def _hint_block(hints: Sequence[Hint]) -> list[str]:
+    """Comments only: a hinted header stays unmapped until the analyst maps it."""
+    if not hints:
+        return []
+    example = f"{_scalar(hints[0].source)}: {_scalar(hints[0].target)}"
+    lines = [
+        "# Did you mean? These headers look like misspellings, so they are left unmapped for you",
+        f"# to decide (to use one, add its line under columns, e.g. `{example}`):",
+    ]
+    for hint in hints:
+        like = "" if hint.like == hint.target else f", like {hint.like}"
+        lines.append(
+            f'# "{hint.source}": did you mean {hint.target}? (similarity {hint.similarity}{like})'
+        )
+    return lines
 
 
 def _unmapped_block(unmapped: Sequence[str], notes: dict[str, str] | None = None) -> list[str]:
@@ -351,28 +433,36 @@ def _unmapped_block(unmapped: Sequence[str], notes: dict[str, str] | None = None
     return lines
 
 
-def _preset_text(preset: Preset, headers: list[str], source_name: str) -> str:
-    """The preset, verbatim when the file has every column it reads, else fitted to the file."""
+def _preset_text(preset: Preset, layout: Layout, headers: list[str], source_name: str) -> str:
+    """The preset, verbatim when the file has every column it reads as the preset spells it,
+    else fitted to the file: respelled as its layout has them, lines of missing columns out."""
     mapping = preset.mapping()
     used = set(mapping.source_columns) | set(mapping.custom_fields)
     intro = (
         f"Suggested by `kindful-etl mapping suggest` from the headers of {source_name}: they are "
-        f"a {preset.title} ({', '.join(preset.identifying_headers)}), so this starts from the "
-        f"shipped preset {preset.name}, skip rules included. Check it and edit it like any "
-        "mapping."
+        f'a {preset.title}, layout "{layout.name}" ({", ".join(layout.identifying_headers)}), '
+        f"so this starts from the shipped preset {preset.name}, skip rules included. Check it "
+        "and edit it like any mapping."
     )
+    if layout.note:
+        intro += f" {layout.note}"
     if used <= set(headers):
         body = preset.text()
     else:
-        document, left_out = _fit(yaml.safe_load(preset.text()), headers)
+        document, left_out = _fit(yaml.safe_load(preset.text()), headers, layout)
         parse_mapping(document, preset.name)  # the fitted preset must still be a mapping
         intro += (
-            " This file lacks some columns the preset reads, so their lines were left out (and "
-            f"the preset's comments with them): {', '.join(left_out)}."
+            " Its columns are spelled as this file has them (the preset's comments are left out)."
         )
+        if left_out:
+            intro += (
+                " This file lacks some columns the preset reads, so their lines were left out "
+                f"(and the preset's comments with them): {', '.join(left_out)}."
+            )
         body = yaml.safe_dump(
             document, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=None
         )
+    used = {layout.spelled(u) for u in used} | used
     unused = [h for h in headers if h not in _fitted_sources(headers, used)]
     comment = "\n".join(textwrap.wrap(intro, 96, initial_indent="# ", subsequent_indent="# "))
     return comment + "\n" + body + "\n".join(_unmapped_block(unused)) + "\n"
@@ -387,16 +477,20 @@ def _fold(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", header.casefold())
 
 
-def _fit(document: dict[str, Any], headers: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """The preset's YAML document fitted to a file: source columns respelled as the file has
-    them, entries reading columns it lacks removed; also the names of those columns."""
+def _fit(
+    document: dict[str, Any], headers: list[str], layout: Layout
+) -> tuple[dict[str, Any], list[str]]:
+    """The preset's YAML document fitted to a file: source columns renamed as `layout` names
+    them and respelled as the file has them, entries reading columns it lacks removed; also the
+    names of those columns (as the layout names them)."""
     spelled = {_fold(h): h for h in headers}
     left_out: list[str] = []
 
     def find(name: Any) -> str | None:
-        found = spelled.get(_fold(str(name)))
-        if found is None and str(name) not in left_out:
-            left_out.append(str(name))
+        wanted = layout.spelled(str(name))
+        found = spelled.get(_fold(wanted)) or spelled.get(_fold(str(name)))
+        if found is None and wanted not in left_out:
+            left_out.append(wanted)
         return found
 
     def keyed(section: Any) -> dict[str, Any]:
@@ -426,21 +520,32 @@ def _fit(document: dict[str, Any], headers: list[str]) -> tuple[dict[str, Any], 
     return {k: v for k, v in fitted.items() if v not in ({}, [])}, left_out
 
 
-def suggest_mapping_text(sample: pd.DataFrame, data_format: str | None, source_name: str) -> str:
-    """The suggested mapping YAML for an export whose first rows are `sample`."""
+def suggest_mapping(
+    sample: pd.DataFrame, data_format: str | None, source_name: str
+) -> SuggestedMapping:
+    """The suggested mapping for an export whose first rows are `sample`, and what it started
+    from (a preset and its layout, or the headers with their "did you mean" hints)."""
     headers = [str(h) for h in sample.columns]
-    preset = detect_preset(headers)
-    if preset is not None and data_format in (None, preset.mapping().data_format):
-        return _preset_text(preset, headers, source_name)
+    found = detect_layout(headers)
+    if found is not None and data_format in (None, found[0].mapping().data_format):
+        preset, layout = found
+        return SuggestedMapping(_preset_text(preset, layout, headers, source_name), *found)
     if data_format is None:
         raise InputError("pass --format: the headers are not those of a shipped preset")
     if data_format not in FORMATS:
         raise InputError(f"unknown format {data_format!r}; one of: {', '.join(FORMATS)}")
-    text = render(suggest_columns(sample, FORMATS[data_format]), source_name)
-    if preset is not None:
+    suggestion = suggest_columns(sample, FORMATS[data_format])
+    text = render(suggestion, source_name)
+    if found is not None:
+        preset = found[0]
         note = (
             f"# The headers are a {preset.title}, but its preset {preset.name} is for "
             f"{preset.mapping().data_format}, not {data_format}: suggested from the headers.\n"
         )
         text = note + text
-    return text
+    return SuggestedMapping(text, hints=suggestion.hints)
+
+
+def suggest_mapping_text(sample: pd.DataFrame, data_format: str | None, source_name: str) -> str:
+    """The suggested mapping YAML for an export whose first rows are `sample`."""
+    return suggest_mapping(sample, data_format, source_name).text
