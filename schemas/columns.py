@@ -1,6 +1,6 @@
 """The one declarative table of Kindful import columns (001, "columns" tables).
 
-Every format's pandera model, normalizer choice and output column order derive from here, so a
+Every format's pandera schema, normalizer choice and output column order derive from here, so a
 rule is written once. Section comments name the part of the reference a block comes from.
 """
 

@@ -1,7 +1,7 @@
-"""One pandera model per Kindful import format, generated from the column table.
+"""One pandera schema per Kindful import format, generated from the column table.
 
-Column-level rules (presence, length, allowed values, canonical form, sign) live on the model's
-fields. Rules that depend on the run (action, match_by) or span columns are row rules: vectorized
+Column-level rules (presence, length, allowed values, canonical form, sign) live on the schema's
+columns. Rules that depend on the run (action, match_by) or span columns are row rules: vectorized
 boolean masks attached as dataframe-level checks by `validation_schema`.
 """
 
@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
-from pandera.typing import Series
 
 from schemas.columns import CONTACT_MATCH_KEYS, FORMATS, Column, ImportFormat, Kind, Required
 
@@ -39,6 +38,7 @@ def positive_amount(values: pd.Series) -> pd.Series:
 
 
 def _field(column: Column) -> Any:
+    """The column's pandera field: its checks, and nullable unless the value is required."""
     # Presence is checked on values, not on the header: a missing required column is a file
     # error raised before validation (`pipelines.transform.required_columns`).
     constraints: dict[str, Any] = {}
@@ -52,29 +52,7 @@ def _field(column: Column) -> Any:
         constraints["isin"] = list(column.allowed)
     if column.positive:
         constraints["positive_amount"] = ()
-    return pa.Field(nullable=column.required is not Required.YES, alias=column.name, **constraints)
-
-
-def build_model(fmt: ImportFormat) -> type[pa.DataFrameModel]:
-    """Generate the DataFrameModel class for one format from its column table."""
-    attrs: dict[str, Any] = {"__annotations__": {}}
-    for column in fmt.columns:
-        attribute = f"col_{column.name}"
-        attrs["__annotations__"][attribute] = Series[str] | None
-        attrs[attribute] = _field(column)
-
-    class Config:
-        strict = False  # custom fields pass through
-        coerce = False
-        name = fmt.name
-
-    attrs["Config"] = Config
-    attrs["__doc__"] = f"Kindful `{fmt.name}` import rows after normalization (001)."
-    class_name = "".join(part.title() for part in fmt.name.split("_")) + "Model"
-    return type(class_name, (pa.DataFrameModel,), attrs)
-
-
-MODELS: dict[str, type[pa.DataFrameModel]] = {name: build_model(f) for name, f in FORMATS.items()}
+    return pa.Field(nullable=column.required is not Required.YES, **constraints)
 
 
 @dataclass(frozen=True)
@@ -136,25 +114,27 @@ def row_rules(fmt: ImportFormat, action: str, contact_match: str | None) -> list
 def validation_schema(
     fmt_name: str, action: str = "create", contact_match: str | None = None
 ) -> tuple[pa.DataFrameSchema, list[RowRule]]:
-    """The format's model as a schema, plus this run's row rules as dataframe-level checks.
+    """The format's columns as a schema, plus this run's row rules as dataframe-level checks.
 
+    Custom fields pass through (not strict), and nothing is coerced: every value is a string.
     Cached: building it costs ~50 ms, and a run asks for the same one for every chunk.
     """
     rules = row_rules(FORMATS[fmt_name], action, contact_match)
     checks = [pa.Check(rule.passes, error=rule.reason, ignore_na=False) for rule in rules]
     schema = pa.DataFrameSchema(
-        columns=model_columns(fmt_name), checks=checks, strict=False, name=fmt_name, coerce=False
+        columns=schema_columns(fmt_name), checks=checks, strict=False, name=fmt_name, coerce=False
     )
     return schema, rules
 
 
 @functools.cache
-def model_columns(fmt_name: str) -> dict[str, pa.Column]:
-    """The columns `MODELS[fmt_name].to_schema()` has, built from the same fields directly.
+def schema_columns(fmt_name: str) -> dict[str, pa.Column]:
+    """One `str` column per column of the format's table, in its order, each with its `_field`.
 
-    `to_schema()` resolves annotations through every dataframe library pandera supports and so
-    imports dask (~1 s per process); every model field here is an optional `Series[str]`, so
-    each column is the field's own column for `str`, not required. A test keeps them equal.
+    A column is never required in the frame: a missing column is a file error found earlier.
+    (Built from the fields directly, not through a DataFrameModel's `to_schema()`: that resolves
+    annotations through every dataframe library pandera supports and so imports dask, ~1 s per
+    process.)
     """
     return {
         column.name: pa.Column(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.normalize.core import na_series, per_distinct
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import na_series
 
 # Kindful lists Y,N,0,1,true,false and True/False/Yes/No; spreadsheets add 1.0/0.0.
 _TRUTH: dict[str, str] = {
@@ -14,16 +13,11 @@ _TRUTH: dict[str, str] = {
 }
 
 
-def normalize_booleans(values: pd.Series) -> Normalized:
+def booleans_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Y/N, Yes/No, T/F, 1/0, true/false (any case) -> "true"/"false".
 
     Anything else is kept as given without a problem: the schema's allowed-values check rejects
     it with the original text in the message.
     """
-    return per_distinct(values, booleans_distinct)
-
-
-def booleans_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_booleans` on distinct, cleaned, non-empty values."""
     mapped = present.str.lower().map(_TRUTH)
     return mapped.fillna(present).astype(object), na_series(present.index)

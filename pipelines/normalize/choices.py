@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from pipelines.normalize.core import DistinctNormalizer, na_series, per_distinct
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import DistinctNormalizer, na_series
 
 _GENDERS: dict[str, str] = {
     "m": "M",
@@ -32,29 +31,18 @@ def _lookup(table: Mapping[str, str]) -> DistinctNormalizer:
     return distinct
 
 
+# M/F/U or Male/Female/Unknown in any case -> "M"/"F"/"U"; other values kept, no problem: the
+# schema rejects them, so its message shows what the source said.
 gender_distinct = _lookup(_GENDERS)
 
 
-def normalize_gender(values: pd.Series) -> Normalized:
-    """M/F/U or Male/Female/Unknown in any case -> "M"/"F"/"U"; other values kept, no problem.
-
-    Kept values are left for the schema to reject, so its message shows what the source said.
-    """
-    return per_distinct(values, gender_distinct)
-
-
-def normalize_choices(values: pd.Series, allowed: Sequence[str]) -> Normalized:
+def choices_distinct(allowed: Sequence[str]) -> DistinctNormalizer:
     """Match case- and whitespace-insensitively to the canonical spelling in `allowed`.
 
     "payroll deduction" -> "Payroll Deduction". Unmatched values are kept as given with no
     problem (the schema rejects them). If two allowed spellings share a key, neither is chosen
     for a non-exact input, since picking one would be a guess.
     """
-    return per_distinct(values, choices_distinct(allowed))
-
-
-def choices_distinct(allowed: Sequence[str]) -> DistinctNormalizer:
-    """`normalize_choices` on distinct, cleaned, non-empty values."""
     keys = _key(pd.Series(list(allowed), dtype="str"))
     table: dict[str, str] = {}
     ambiguous: set[str] = set()

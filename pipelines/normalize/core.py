@@ -15,8 +15,9 @@ import pandas as pd
 
 from pipelines.normalize.result import Normalized
 
-# A normalizer's core: distinct, cleaned, non-empty values ("str" Series) -> (values, problems)
-# with the same index, NA meaning no value / no problem.
+# A normalizer, as `normalize_frame` picks one per column kind: distinct, cleaned
+# (`clean_distinct`), non-empty values ("str" Series) -> (values, problems) under their index
+# labels, NA meaning no value / no problem.
 DistinctNormalizer = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 # Kindful rejects CSVs with a BOM and control characters corrupt its fields; \t and \n are real
@@ -32,23 +33,12 @@ _DIRTY = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]"
 _DIRTY_RE = re.compile(_DIRTY)
 
 
-def _clean_one(text: str) -> str:
-    return text.replace("\r\n", "\n").translate(_DROP).strip()
-
-
-def normalize_strings(values: pd.Series) -> Normalized:
-    """Remove BOMs and control characters (keeping \\t and \\n), unify line ends, trim.
-
-    Empty after cleaning becomes NA so "missing" has one spelling downstream. Never truncates
-    and never reports a problem: length limits belong to the schema.
-    """
-    codes, uniques = distinct(values)
-    kept = clean_distinct(uniques)
-    return spread(values.index, codes, kept, na_series(kept.index), len(uniques))
-
-
 def clean_distinct(uniques: pd.Series) -> pd.Series:
-    """`normalize_strings` on distinct values: the non-empty cleaned ones, same index labels.
+    """Distinct values without BOMs and control characters (\\t and \\n kept), with one line
+    end (\\n) and trimmed; only the non-empty ones, under their own index labels.
+
+    What is dropped here is missing downstream, so "missing" has one spelling. Never truncates
+    and never reports a problem: length limits belong to the schema.
 
     Dirt is rare, so one test over all the values joined decides whether any value needs the
     per-value pass; trimming is a plain list comprehension (pandas' str.strip costs ~5x more).
@@ -68,7 +58,8 @@ def clean_distinct(uniques: pd.Series) -> pd.Series:
 
 
 def clean_values(values: pd.Series) -> np.ndarray | None:
-    """`normalize_strings(values).values` as an object array, straight from the rows.
+    """The rows' values cleaned as `clean_distinct` cleans them (NA where nothing is left), as
+    an object array, straight from the rows.
 
     For columns with no normalizer after cleaning, factorizing would cost more than it saves.
     None when some value needs more than trimming (or is not text): take the distinct path.
@@ -96,7 +87,7 @@ def clean_values(values: pd.Series) -> np.ndarray | None:
 
 
 def _stripped_if_clean(texts: list[str]) -> list[str] | None:
-    """Each text trimmed, or None if any holds a character `normalize_strings` drops."""
+    """Each text trimmed, or None if any holds a character `clean_distinct` drops."""
     try:
         clean = has_no_control_characters(texts)
     except TypeError:  # not all text: let pandas' str methods decide
@@ -105,7 +96,7 @@ def _stripped_if_clean(texts: list[str]) -> list[str] | None:
 
 
 def has_no_control_characters(texts: list[str]) -> bool:
-    """Whether no text holds a character `normalize_strings` drops or changes: one C-speed test
+    """Whether no text holds a character `clean_distinct` drops or changes: one C-speed test
     over all of them joined (str.isprintable, true of almost every clean column, is ~3x faster
     than the regex)."""
     joined = "".join(texts)
@@ -117,11 +108,6 @@ def control_characters_fixed(texts: pd.Series) -> pd.Series:
     and \n kept; \r\n and a bare \r become \n) and untrimmed; same index labels."""
     dirty = texts.str.contains(_DIRTY).to_numpy(dtype=bool)
     return texts[dirty].str.replace("\r\n", "\n", regex=False).str.translate(_DROP)
-
-
-def clean_header(names: list[str]) -> list[str]:
-    """The same cleaning for column names, so a BOM-prefixed first header still matches."""
-    return [_clean_one(str(name)) for name in names]
 
 
 # Helpers shared by all normalizers
@@ -180,21 +166,15 @@ def per_distinct(
     return spread(values.index, codes, found, problems, len(uniques))
 
 
-def per_distinct_value(
-    values: pd.Series, normalize_one: Callable[[str], tuple[str | None, str | None]]
-) -> Normalized:
-    """Run `normalize_one(text) -> (value, problem)` once per distinct non-empty stripped value.
+def apply_each(
+    present: pd.Series, normalize_one: Callable[[str], tuple[str | None, str | None]]
+) -> tuple[pd.Series, pd.Series]:
+    """`normalize_one(text) -> (value, problem)` on each (distinct) value: (values, problems)
+    sharing `present`'s index.
 
     For rules that read better as a few lines of Python than as a chain of str ops; regex group
     work is also faster this way (pandas' str.extract costs ~2 s per million values).
     """
-    return per_distinct(values, lambda present: apply_each(present, normalize_one))
-
-
-def apply_each(
-    present: pd.Series, normalize_one: Callable[[str], tuple[str | None, str | None]]
-) -> tuple[pd.Series, pd.Series]:
-    """`normalize_one` on each (distinct) value: (values, problems) sharing `present`'s index."""
     results = [normalize_one(text) for text in present.tolist()]
     # None stands for NA here; `spread` only copies non-missing entries
     found = pd.Series([value for value, _ in results], index=present.index, dtype=object)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pycountry
 
-from pipelines.normalize.core import na_series, per_distinct
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import na_series
 
 PROBLEM = "unknown country"
 
@@ -81,17 +80,12 @@ def _build_lookup() -> dict[str, str]:
 _COUNTRIES = _build_lookup()
 
 
-def normalize_countries(values: pd.Series) -> Normalized:
+def countries_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Codes, names and common aliases (any case) -> pycountry's `name` ("USA" -> "United States").
 
     Unrecognised values are kept as given with the problem "unknown country", so the caller can
     warn instead of dropping an address.
     """
-    return per_distinct(values, countries_distinct)
-
-
-def countries_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_countries` on distinct, cleaned, non-empty values."""
     mapped = _key(present).map(_COUNTRIES)
     problems = na_series(present.index).mask(mapped.isna(), PROBLEM)
     return mapped.fillna(present).astype(object), problems

@@ -12,8 +12,7 @@ from typing import Literal
 import pandas as pd
 import pycountry
 
-from pipelines.normalize.core import DistinctNormalizer, na_series, per_distinct
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import DistinctNormalizer, na_series
 
 PROBLEM = "unknown currency"
 
@@ -24,16 +23,11 @@ _CODES: dict[str, str] = {
 _CODES.update({"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP"})
 
 
-def normalize_currency(values: pd.Series, case: Literal["lower", "upper"]) -> Normalized:
-    """ISO 4217 codes in any case ("usd", " Usd"), or "$", to the code in `case`.
+def currency_distinct(case: Literal["lower", "upper"]) -> DistinctNormalizer:
+    """ISO 4217 codes in any case ("usd", "Usd"), or "$", to the code in `case`.
 
     Unknown codes -> NA + "unknown currency".
     """
-    return per_distinct(values, currency_distinct(case))
-
-
-def currency_distinct(case: Literal["lower", "upper"]) -> DistinctNormalizer:
-    """`normalize_currency` on distinct, cleaned, non-empty values."""
     if case not in ("lower", "upper"):
         raise ValueError(f"case must be 'lower' or 'upper', not {case!r}")
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.normalize.core import DistinctNormalizer, na_series, per_distinct, where_found
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import DistinctNormalizer, na_series, where_found
 
 PROBLEM = "unparseable date"
 
@@ -16,18 +15,13 @@ _YEAR_LAST = r"(?P<a2>\d{1,2})(?P<s2>[-/])(?P<b2>\d{1,2})(?P=s2)(?P<y2>\d{4})"
 _DATE = rf"^(?:{_YEAR_FIRST}|{_YEAR_LAST}){_TIME}$"
 
 
-def normalize_dates(values: pd.Series, day_first: bool = False) -> Normalized:
-    """Each cell as "yyyy-mm-dd", or NA + "unparseable date" for garbage or impossible dates.
+def dates_distinct(day_first: bool = False) -> DistinctNormalizer:
+    """Each value as "yyyy-mm-dd", or NA + "unparseable date" for garbage or impossible dates.
 
     Year-first is always yyyy/mm/dd. Year-last is mm/dd/yyyy (Kindful's US reading) unless
     `day_first`, then dd/mm/yyyy; there is no guessing from values above 12, since a column mixing
     both readings cannot be trusted either way.
     """
-    return per_distinct(values, dates_distinct(day_first))
-
-
-def dates_distinct(day_first: bool = False) -> DistinctNormalizer:
-    """`normalize_dates` on distinct, cleaned, non-empty values."""
     return lambda present: _normalize_distinct(present, day_first)
 
 

@@ -11,40 +11,24 @@ import re
 import email_validator
 import pandas as pd
 
-from pipelines.normalize.core import per_distinct
-from pipelines.normalize.result import Normalized
-
 PROBLEM = "invalid email"
 
 # A strict subset of what email-validator accepts, so the common case skips its ~50 µs per
 # address: at most 254 characters, a plain ASCII dot-atom local part of at most 64, LDH labels
 # of at most 63 without "--" (IDNA reserves it), and an alphabetic TLD that is not special-use.
 _SPECIAL_USE = "|".join(re.escape(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
-_PLAIN = (
+_PLAIN_RE = re.compile(
     r"(?=.{1,254}\Z)(?=[^@]{1,64}@)"
     r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*"
     r"@(?:(?=[a-z0-9-]{1,63}\.)[a-z0-9]+(?:-[a-z0-9]+)*\.)+"
     rf"(?!(?:{_SPECIAL_USE})\Z)[a-z]{{2,63}}"
 )
-_PLAIN_RE = re.compile(_PLAIN)
-
-
-def normalize_emails(values: pd.Series) -> Normalized:
-    """Trim and lower-case; NA + "invalid email" where email-validator rejects the syntax.
-
-    Deliverability (DNS) is not checked: it is slow, flaky offline and not Kindful's rule.
-    """
-    return per_distinct(values, emails_distinct)
-
-
-def plain_email_mask(lowered: pd.Series) -> pd.Series:
-    """True where the (lower-case) address is certainly valid without asking email-validator."""
-    return lowered.str.fullmatch(_PLAIN).astype(bool)
 
 
 def emails_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_emails` on distinct, cleaned, non-empty values.
+    """Lower-case; NA + "invalid email" where email-validator rejects the syntax.
 
+    Deliverability (DNS) is not checked: it is slow, flaky offline and not Kindful's rule.
     Plain list comprehensions: pandas' str.lower and str.fullmatch add ~0.5 µs per address.
     """
     lowered = [text.lower() for text in present.tolist()]

@@ -64,7 +64,8 @@ def issues(
 def _normalizer(
     column: Column, units: dict[str, Unit], options: RunOptions
 ) -> DistinctNormalizer | None:
-    """The column's normalizer, applied to distinct cleaned values (see `normalize_strings`)."""
+    """The column's normalizer, applied to its distinct cleaned values (`clean_distinct`); None
+    for a column that is only cleaned."""
     kind = column.kind
     if kind is Kind.CENTS:
         return dollars_distinct if units.get(column.name) == "dollars" else cents_distinct
@@ -188,9 +189,9 @@ def normalize_frame(
 
 
 def _without_control_characters(raw: pd.Series) -> pd.Series:
-    """A custom field's values with normalize_strings' character cleaning but not its trimming:
-    a custom field keeps its spacing (tests/test_schemas.py pins "  32 ") but loses BOMs and
-    control characters, which Kindful refuses or which corrupt its fields."""
+    """A custom field's values with `clean_distinct`'s character cleaning but not its trimming:
+    a custom field keeps its spacing (tests/schemas/test_models.py pins "  32 ") but loses BOMs
+    and control characters, which Kindful refuses or which corrupt its fields."""
     present = np.flatnonzero(raw.notna().to_numpy(dtype=bool))
     texts = pd.Series(raw.iloc[present].astype("str").to_numpy(), dtype="str")
     if has_no_control_characters(texts.tolist()):

@@ -11,8 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from pipelines.normalize.core import apply_each, per_distinct
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import apply_each
 
 PROBLEM = "not a whole number"
 
@@ -49,16 +48,11 @@ def whole_numbers(
     return pd.concat([values, digits]), problems
 
 
-def normalize_integers(values: pd.Series) -> Normalized:
-    """Each cell as a canonical integer string ("+2", "2.0" -> "2").
+def integers_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Each value as a canonical integer string ("+2", "2.0" -> "2").
 
     Fractions ("2.5") and text -> NA + "not a whole number".
     """
-    return per_distinct(values, integers_distinct)
-
-
-def integers_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_integers` on distinct, cleaned, non-empty values."""
     return whole_numbers(present, _integer)
 
 

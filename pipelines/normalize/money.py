@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 
-from pipelines.normalize.core import apply_each, per_distinct, per_distinct_value
+from pipelines.normalize.core import apply_each, per_distinct
 from pipelines.normalize.integers import whole_number, whole_numbers
 from pipelines.normalize.result import Normalized
 
@@ -26,16 +26,11 @@ _DOLLARS = re.compile(
 )
 
 
-def normalize_cents(values: pd.Series) -> Normalized:
+def cents_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Amounts already in cents ("5000", "5000.00", "1,000") as integer strings.
 
     "50.5" -> NA + "not a whole number of cents"; anything else -> NA + "not an amount".
     """
-    return per_distinct(values, cents_distinct)
-
-
-def cents_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_cents` on distinct, cleaned, non-empty values."""
     return whole_numbers(present, _cents)
 
 
@@ -46,18 +41,19 @@ def _cents(text: str) -> tuple[str | None, str | None]:
     return value, None
 
 
-def normalize_dollars(values: pd.Series) -> Normalized:
+def dollars_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dollar amounts ("$1,234.56", "(12.00)", "-$5") as integer cents ("123456", "-1200", "-500").
 
     Digits past the cents are fine only when they are zeros ("1.000"); otherwise NA +
     "fraction of a cent". Other text, currency codes included, -> NA + "not an amount".
     """
-    return per_distinct_value(values, dollars_to_cents)
-
-
-def dollars_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_dollars` on distinct, cleaned, non-empty values."""
     return apply_each(present, dollars_to_cents)
+
+
+def normalize_dollars(values: pd.Series) -> Normalized:
+    """`dollars_distinct` on a column's rows (stripped, not otherwise cleaned), for mapping rules
+    that read an amount before normalization."""
+    return per_distinct(values, dollars_distinct)
 
 
 def dollars_to_cents(text: str) -> tuple[str | None, str | None]:

@@ -1,4 +1,4 @@
-"""The one shape every normalizer returns, so the caller decides reject vs. warning."""
+"""A normalizer's answers spread back to a column's rows (`core.spread`)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,3 @@ class Normalized:
 
     values: pd.Series
     problems: pd.Series
-
-
-def no_problems(index: pd.Index) -> pd.Series:
-    """An all-NA problems column for normalizers that found nothing to report."""
-    return pd.Series(pd.NA, index=index, dtype="object")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import us
 
-from pipelines.normalize.core import na_series, per_distinct
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import na_series
 
 
 def _build_lookup() -> dict[str, str]:
@@ -24,17 +23,12 @@ def _build_lookup() -> dict[str, str]:
 _STATES = _build_lookup()
 
 
-def normalize_states(values: pd.Series) -> Normalized:
+def states_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     """State names, codes, AP abbreviations in any case ("tennessee", "Tn", "Tenn.") -> "TN".
 
     Anything else is left untouched with no problem: non-US addresses put provinces and regions
     here, which are legitimate and must pass through.
     """
-    return per_distinct(values, states_distinct)
-
-
-def states_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`normalize_states` on distinct, cleaned, non-empty values."""
     key = present.str.split().str.join(" ").str.lower()
     mapped = key.map(_STATES)
     return mapped.fillna(present).astype(object), na_series(present.index)

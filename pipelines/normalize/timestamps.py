@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 from dateutil import parser as dateutil_parser
 
-from pipelines.normalize.core import DistinctNormalizer, na_series, per_distinct, where_found
-from pipelines.normalize.result import Normalized
+from pipelines.normalize.core import DistinctNormalizer, na_series, where_found
 
 PROBLEM = "unparseable timestamp"
 
@@ -77,18 +76,13 @@ def check_timezone(name: str) -> None:
         ) from None
 
 
-def normalize_timestamps(values: pd.Series, source_tz: str = "UTC") -> Normalized:
-    """Each cell as "YYYY-MM-DDTHH:MM:SS+00:00" (UTC, fractions floored), or NA + a problem.
+def timestamps_distinct(source_tz: str = "UTC") -> DistinctNormalizer:
+    """Each value as "YYYY-MM-DDTHH:MM:SS+00:00" (UTC, fractions floored), or NA + a problem.
 
     Integers/decimals are unix seconds. Values without an offset are wall-clock time in
     `source_tz`; an ambiguous DST time takes the earlier instant, a nonexistent one is shifted
-    forward. Raises ValueError for an unknown `source_tz`.
+    forward. Raises ValueError for an unknown `source_tz`, here and not on the first value.
     """
-    return per_distinct(values, timestamps_distinct(source_tz))
-
-
-def timestamps_distinct(source_tz: str = "UTC") -> DistinctNormalizer:
-    """`normalize_timestamps` on distinct, cleaned, non-empty values; checks `source_tz` now."""
     check_timezone(source_tz)
     return lambda present: _normalize_distinct(present, source_tz)
 

@@ -1,6 +1,6 @@
-"""Validate normalized rows with the format's pandera model and turn failures into rejects.
+"""Validate normalized rows with the format's pandera schema and turn failures into rejects.
 
-The model's columns, checks and check names are the rules; this module runs them so that a
+The schema's columns, checks and check names are the rules; this module runs them so that a
 100k-row chunk costs milliseconds, not seconds. pandera's own `validate` walks every cell of
 every column in Python (a per-element type test on object columns, `str.len`, regexes) and then
 reshapes its failure cases; here each check first gets a cheap vectorized screen over the whole
@@ -8,8 +8,8 @@ column (lengths, one regex over the joined values, a hash lookup), and the pande
 runs only on the values the screen could not clear. A column whose values are not all strings
 goes through pandera whole, exactly as before.
 
-Issues come out in a fixed order: columns in the model's order, rows ascending, for each cell
-the first check it fails (presence, then the checks in the model's order), then the row rules
+Issues come out in a fixed order: columns in the schema's order, rows ascending, for each cell
+the first check it fails (presence, then the checks in the schema's order), then the row rules
 in their order. A whole-file run and a chunked run therefore list the same problems.
 """
 
@@ -79,7 +79,7 @@ def check_name(check: pa.Check) -> str:
 
 
 def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
-    """One issue per failing cell of one column: the first check, in the model's order, it fails."""
+    """One issue per failing cell of one column: the first check, in schema order, it fails."""
     missing = values.isna().to_numpy(dtype=bool)
     present = np.flatnonzero(~missing)
     texts = values.to_numpy(dtype=object)[present]

@@ -24,8 +24,6 @@ from pipelines.outputs.validation_files import OutputWriter
 from pipelines.transform.ids import SeenIds
 from pipelines.transform.options import resolve_options
 from pipelines.transform.prepare import prepare_export
-from schemas.columns import FORMATS
-from schemas.models import MODELS, model_columns
 
 ROWS = 1_500
 WHOLE = 1_000_000
@@ -205,17 +203,3 @@ def test_seen_ids_stay_small() -> None:
     seen.add(digests, np.zeros(len(digests), dtype=np.int64), np.ones(len(digests), np.int64))
     assert seen.digests.nbytes == 12 * 100_000
     assert not seen.repeats
-
-
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
-def test_validation_uses_the_models_columns(fmt: str) -> None:
-    """validate builds the columns without to_schema() (slow): they must be the model's."""
-    expected = MODELS[fmt].to_schema().columns
-    built = model_columns(fmt)
-    assert list(built) == list(expected)
-    for name, column in expected.items():
-        assert repr(built[name]) == repr(column)
-        assert (built[name].nullable, built[name].required) == (column.nullable, column.required)
-        assert [(c.name, c.error, c.statistics) for c in built[name].checks] == [
-            (c.name, c.error, c.statistics) for c in column.checks
-        ]
