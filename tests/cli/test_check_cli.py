@@ -13,6 +13,8 @@ from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.staging.s3 import ensure_bucket
 from sandbox.serve import SandboxHandle
 
+pytestmark = pytest.mark.slow
+
 CLI = str(Path(sys.executable).parent / "kindful-etl")
 TOKEN = "check-token-7f3a9c"
 

@@ -34,7 +34,7 @@ QUICK_RETRIES = RetryPolicy(
     attempts=8, timeout=30, wait_initial=0.05, wait_max=0.4, wait_jitter=0.05
 )
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 def snapshot(kindful: SandboxHandle) -> dict[str, list[tuple[Any, ...]]]:

@@ -19,6 +19,8 @@ from pipelines.load.ledger import FAILED, Ledger
 from pipelines.staging.s3 import StagingSettings, ensure_bucket
 from sandbox.serve import SandboxHandle
 
+pytestmark = pytest.mark.slow
+
 GIFTS = Path(__file__).resolve().parents[2] / "data_samples" / "contact_with_transaction.csv"
 TOKEN = "refusal-token"
 CLI = str(Path(sys.executable).parent / "kindful-etl")

@@ -20,6 +20,8 @@ from pipelines.load.settings import ImportSettings
 from pipelines.staging.s3 import ensure_bucket
 from sandbox.serve import SandboxHandle
 
+pytestmark = pytest.mark.slow
+
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
 
 

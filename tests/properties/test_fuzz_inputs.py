@@ -60,6 +60,8 @@ from pipelines.transform.options import RunOptions
 from pipelines.transform.prepare import prepare_chunk
 from schemas.columns import FORMATS, NOTE_TYPES, TRANSACTION_TYPES, Kind
 
+pytestmark = pytest.mark.slow
+
 
 def fuzz(examples: int) -> settings:
     """A bounded number of examples, no per-example deadline (CI machines are slow)."""

@@ -25,6 +25,8 @@ from pipelines.transform.ids import SeenIds
 from pipelines.transform.options import resolve_options
 from pipelines.transform.prepare import prepare_export
 
+pytestmark = pytest.mark.slow
+
 ROWS = 1_500
 WHOLE = 1_000_000
 CHUNKS = (7, 333)

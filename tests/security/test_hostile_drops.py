@@ -17,6 +17,8 @@ import flows.s3_event_lambda as s3_lambda
 from flows.s3_event_lambda import DropEventError, DropFilter, PrefectTarget, handle, printable
 from pipelines.inbox.drop_policy import drop_allowed
 
+pytestmark = pytest.mark.slow
+
 AUTH_STRING = "admin:not-a-real-password-0000"
 
 

@@ -23,6 +23,8 @@ from pipelines.inbox.listing import (
     open_inbox,
 )
 
+pytestmark = pytest.mark.slow
+
 SECRET = "KINDFUL_TOKEN=not-a-real-token-0000"
 T = TypeVar("T")
 

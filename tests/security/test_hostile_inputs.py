@@ -29,6 +29,8 @@ from pipelines.read.export import read_export
 from pipelines.read.limits import Limits
 from pipelines.read.source import _Scanned
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

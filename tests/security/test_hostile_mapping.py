@@ -14,6 +14,8 @@ from pipelines.errors import InputError
 from pipelines.mapping.spec import load_mapping, parse_mapping_text
 from pipelines.read.limits import Limits
 
+pytestmark = pytest.mark.slow
+
 LAUGHS = "".join(
     f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True)

@@ -17,6 +17,8 @@ from pipelines.preview.report import PreviewResult, write_preview
 from pipelines.preview.verdicts import PREVIEW_COLUMNS
 from pipelines.transform.job import validate_export
 
+pytestmark = pytest.mark.slow
+
 OTHER_UID = 4242
 
 

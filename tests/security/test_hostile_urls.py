@@ -26,6 +26,8 @@ from pipelines.staging.safe_urls import SourcePolicy, SourceRefused, _check_redi
 from pipelines.transform.job import strip_query
 from sandbox.fetch import FETCH_HOSTS_ENV, LoadFailed, _download, fetch_refusal
 
+pytestmark = pytest.mark.slow
+
 CSV = b"first_name,last_name,email\nAda,Lovelace,ada@example.org\n"
 
 

@@ -36,7 +36,7 @@ AWS_SECRET = "leakTestSecretKey/9f8e7d6c5b4a3f2e1d0c"
 # Files that exist to carry donor data (the accepted rows and what to fix): emails may be there.
 DATA_FILES = {"normalized.csv", "rejects.csv", "warnings.csv"}
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 def donor_emails() -> set[str]:
