@@ -1,5 +1,5 @@
-"""`mapping suggest`: header matches with confidences, presets, and the Must-show: a suggestion,
-unedited, validates each shipped sample with no reject caused by the mapping."""
+"""`mapping suggest`: header matches with confidences, presets, and a suggestion that, unedited,
+validates each shipped sample with no reject caused by the mapping."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The corpus of broken exports (tests/bad_inputs/, issue 7 section 2) through the real CLI.
+"""The corpus of broken exports (tests/bad_inputs/) through the real CLI.
 
 Every file ends one of two ways, never with a traceback:
 

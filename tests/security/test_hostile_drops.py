@@ -1,5 +1,5 @@
-"""Hostile drops (issue 13, 6): a bucket/prefix allow-list, no redirects, no credentials over
-plain http to another machine, keys logged so that they cannot forge log lines."""
+"""Hostile drops: a bucket/prefix allow-list, no redirects, no credentials over plain http to
+another machine, keys logged so that they cannot forge log lines."""
 
 from __future__ import annotations
 

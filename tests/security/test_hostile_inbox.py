@@ -1,5 +1,5 @@
-"""Hostile inbox entries (issue 13, 1 and 3): links, FIFOs and odd names are refused with a
-reason and never opened; S3 keys too long for a file name still work; scratch folders go."""
+"""Hostile inbox entries: links, FIFOs and odd names are refused with a reason and never
+opened; S3 keys too long for a file name still work; scratch folders go."""
 
 from __future__ import annotations
 

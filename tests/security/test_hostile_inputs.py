@@ -1,7 +1,7 @@
 """Hostile exports (tiny files, huge cost): each is refused by `kindful-etl validate`
 with one line naming the limit, in under 5 CPU seconds and under 300 MB peak RSS.
 
-Each file is generated here, into the test's folder, at the size the issue reproduced; each run
+Each file is generated here, into the test's folder, at a size that shows the cost; each run
 is its own process and its cost is that child's own (`os.wait4`): wall seconds, CPU seconds
 (user + system, which other work on the machine cannot inflate) and peak RSS, interpreter and
 imports included (~0.7 s, ~120 MB for a one-row file).
@@ -93,7 +93,7 @@ def inline(ref: str, text: str) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# the issue's reproductions, each refused within the bounds
+# small files that would cost without bound, each refused within the bounds
 # --------------------------------------------------------------------------------------------
 
 

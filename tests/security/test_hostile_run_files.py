@@ -1,5 +1,5 @@
-"""Run files (issue 13, 7 and 9): donor data in 0600 files and 0700 folders whatever the umask,
-never in a folder another user owns, and preview.csv safe to open in a spreadsheet."""
+"""Run files: donor data in 0600 files and 0700 folders whatever the umask, never in a folder
+another user owns, and preview.csv safe to open in a spreadsheet."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Credentials in URLs and sources turned against the network (issue 13, 5 and 8).
+"""Credentials in URLs and sources turned against the network.
 
 Userinfo and query strings never reach summary.json, stdout or stderr; an http(s) source is not
 fetched from a loopback, private or link-local address, nor through a redirect to another host,

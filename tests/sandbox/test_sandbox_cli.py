@@ -1,5 +1,6 @@
-"""The issue's "Must show", end to end: `kindful-etl sandbox` in a subprocess on a loopback
-port, a contact_with_transaction batch as gzipped CSV served over HTTP, submitted by data_url."""
+"""`kindful-etl sandbox` as a command: in a subprocess on a loopback port, a
+contact_with_transaction batch served over HTTP as gzipped CSV and submitted by data_url is
+created once, skipped when sent again, and updated only by newer records; its help and token."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def batch(stamp: str, amount: int = 1000) -> list[list[object]]:
 @pytest.fixture
 def cli_sandbox() -> Iterator[tuple[str, str]]:
     """`kindful-etl sandbox --port 0 --token T` as a real process; yields (base_url, token)."""
-    token = "must-show-token"
+    token = "sandbox-cli-token"
     code = "from sandbox.cli import sandbox_command; sandbox_command()"
     process = subprocess.Popen(
         [
@@ -95,9 +96,11 @@ def submit(base_url: str, token: str, url: str, action: str) -> ImportResult:
         return finish(client, client.submit_import(request).id)
 
 
-def test_must_show(cli_sandbox: tuple[str, str], files: FileServer) -> None:
+def test_a_data_url_batch_is_created_once_and_updated_only_by_newer_records(
+    cli_sandbox: tuple[str, str], files: FileServer
+) -> None:
     base_url, token = cli_sandbox
-    url = files.put_csv("must-show.csv.gz", HEADER, batch("2021-03-01T12:00:00Z"))
+    url = files.put_csv("gifts.csv.gz", HEADER, batch("2021-03-01T12:00:00Z"))
 
     first = submit(base_url, token, url, "create")
     assert first.status == "complete"
