@@ -137,6 +137,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(args: tuple[str, ...], messa
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.slow  # CLI subprocesses: ~5-30 s
 def test_a_broken_mapping_or_file_never_shows_a_traceback(tmp_path: Path) -> None:
     mapping = tmp_path / "broken.mapping.yaml"
     mapping.write_text("skip: [{column: Status, in: [failed]}]\n")

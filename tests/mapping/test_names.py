@@ -275,6 +275,7 @@ def test_a_title_target_must_be_a_column_of_the_format() -> None:
         apply_mapping(pd.DataFrame({"Name": ["A B"]}), CONTACT, mapping)
 
 
+@pytest.mark.slow  # CLI subprocesses: ~5-30 s
 def test_validate_cli_writes_the_split_names(tmp_path: Path) -> None:
     source = tmp_path / "donors.csv"
     pd.DataFrame(
