@@ -33,7 +33,7 @@ def export(tmp_path: Path) -> Path:
     [
         ("pipelines.transform.job.validate_export", ["validate", "--format", "contact"]),
         ("flows.cli.preview.preview_export", ["preview", "--format", "contact"]),
-        ("flows.cli.mapping.suggest_mapping_text", ["mapping", "suggest"]),
+        ("flows.cli.mapping.suggest_mapping", ["mapping", "suggest"]),
         ("flows.cli.mapping.prepare_chunk", ["mapping", "check", "MAPPING"]),
     ],
 )
