@@ -10,6 +10,7 @@ same command run again follows those jobs up instead of submitting them twice.
 from __future__ import annotations
 
 import signal
+import sys
 from types import FrameType
 
 EXIT_STOPPED = 130
@@ -33,9 +34,13 @@ def is_stop(error: BaseException) -> bool:
     While a flow runs, Prefect's engine installs its own SIGTERM handler, which raises
     TerminationSignal and may leave the flow's state Crashed with that signal as its result.
     """
-    from prefect.exceptions import TerminationSignal
-
-    return isinstance(error, Stopped | KeyboardInterrupt | TerminationSignal)
+    if isinstance(error, Stopped | KeyboardInterrupt):
+        return True
+    # Only a run that imported Prefect can have met its signal (and `--help` must not import it).
+    prefect_exceptions = sys.modules.get("prefect.exceptions")
+    return prefect_exceptions is not None and isinstance(
+        error, prefect_exceptions.TerminationSignal
+    )
 
 
 def stop_on_signals() -> None:
