@@ -30,15 +30,16 @@ from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from flows.import_export import BAD_INPUT, import_source, kindful_settings
+from flows.import_run import import_source
+from flows.reporting import bad_input
 from flows.run_settings import current_settings
 from flows.s3_event_lambda import printable
 from pipelines.errors import InputError
 from pipelines.inbox.drop_policy import drop_allowed
 from pipelines.inbox.listing import DONE_FOLDERS, InboxFile, S3Inbox, is_export
 from pipelines.load.ledger import Ledger, RunRecord
+from pipelines.load.run import ledger_key
 from pipelines.load.settings import ImportSettings
-from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.staging.s3 import s3_client
 from pipelines.transform.job import strip_query
 from pipelines.transform.options import RunOptions, resolve_run
@@ -56,18 +57,24 @@ def drop_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
+def allowed_drop(bucket: str, key: str) -> str:
+    """The drop's URI, if it names an object where the operator allows drops (InputError)."""
+    source = drop_uri(bucket, key)
+    # Only the buckets and prefixes the operator allows (KINDFUL_ETL_DROP_BUCKETS), before
+    # anything in the bucket is read.
+    refusal = drop_allowed(bucket, key)
+    if refusal is not None:
+        raise InputError(f"{printable(source)}: {refusal}")
+    return source
+
+
 def imported_by(
     source: str, source_hash: str, settings: ImportSettings, options: RunOptions
 ) -> str | None:
     """The run that completed this exact content, target and settings, if any."""
     ledger = Ledger(settings.ledger)
     try:
-        return ledger.completed_run(
-            source_uri=strip_query(source),
-            source_hash=source_hash,
-            target=settings.target,
-            fingerprint=settings_fingerprint(kindful_settings(options, settings)),
-        )
+        return ledger_key(source, options, settings, source_hash).completed_run(ledger)
     finally:
         ledger.close()
 
@@ -148,26 +155,21 @@ def import_dropped_object(
     ...}` when the ledger shows this content imported already, or the object is gone after a
     run imported it (a late redelivery after the sweep moved it); `{"status": "ignored", ...}`
     for a key that is no export (the inbox sync's processed/ and failed/ copies, run files, hidden
-    names). Bad input ends the run Failed with a message starting "bad input: ".
+    names). Bad input ends the run Failed with its InputError and a message starting
+    "bad input: ".
     """
-    logger = get_run_logger()
     try:
-        source = drop_uri(bucket, key)
+        source = allowed_drop(bucket, key)
     except InputError as error:
-        return Failed(message=f"{BAD_INPUT}{error}")
-    # Only the buckets and prefixes the operator allows (KINDFUL_ETL_DROP_BUCKETS), before
-    # anything in the bucket is read.
-    refusal = drop_allowed(bucket, key)
-    if refusal is not None:
-        return Failed(message=f"{BAD_INPUT}{printable(source)}: {refusal}")
+        return bad_input(error)
     reason = not_a_drop(key)
     if reason is not None:
-        logger.info("%s: ignored, %s", printable(source), reason)
+        get_run_logger().info("%s: ignored, %s", printable(source), reason)
         return {"status": IGNORED, "source": source, "reason": reason}
     settings = current_settings()
     with mapping_beside(bucket, key, settings, mapping) as chosen_mapping:
         try:
-            _, options = resolve_run(
+            options = resolve_run(
                 data_format,
                 chosen_mapping,
                 action=action,
@@ -177,42 +179,46 @@ def import_dropped_object(
                 custom_fields=custom_fields,
             )
         except InputError as error:
-            return Failed(message=f"{BAD_INPUT}{error}")
-        try:
-            source_hash = source_content_hash(source)
-        except InputError as error:
-            # A late redelivery: the sweep imported the object and moved it to processed/.
-            last = gone_after(source, settings)
-            if last is None:
-                return Failed(message=f"{BAD_INPUT}{error}")
-            if last.status != "complete":
-                return Failed(
-                    message=f"{printable(source)} is no longer there; its last run {last.run_id} "
-                    f"ended {last.status}"
-                )
-            logger.info("%s: no longer there; imported by run %s", printable(source), last.run_id)
-            return _already(source, options, last.run_id)
-        done = imported_by(source, source_hash, settings, options)
-        if done is not None:
-            logger.info(
-                "%s: this content was already imported into this Kindful with these "
-                "settings by run %s; nothing to do",
-                printable(source),
-                done,
+            return bad_input(error)
+        return import_once(source, options, settings)
+
+
+def import_once(
+    source: str, options: RunOptions, settings: ImportSettings
+) -> dict[str, Any] | State:
+    """Import the drop unless the ledger shows this content imported (or moved) already.
+
+    The source is hashed once: the ledger is asked, and the run recorded, with the same key.
+    """
+    logger = get_run_logger()
+    try:
+        run_key = ledger_key(source, options, settings)
+    except InputError as error:
+        # A late redelivery: the sweep imported the object and moved it to processed/.
+        last = gone_after(source, settings)
+        if last is None:
+            return bad_input(error)
+        if last.status != "complete":
+            return Failed(
+                message=f"{printable(source)} is no longer there; its last run {last.run_id} "
+                f"ended {last.status}"
             )
-            return _already(source, options, done)
-        return import_source(
-            source,
-            settings=settings,
-            data_format=options.data_format,
-            action=action,
-            mapping=chosen_mapping,
-            match_by=match_by,
-            source_timezone=source_timezone,
-            day_first=day_first,
-            custom_fields=custom_fields,
-            source_hash=source_hash,
+        logger.info("%s: no longer there; imported by run %s", printable(source), last.run_id)
+        return _already(source, options, last.run_id)
+    ledger = Ledger(settings.ledger)
+    try:
+        done = run_key.completed_run(ledger)
+    finally:
+        ledger.close()
+    if done is not None:
+        logger.info(
+            "%s: this content was already imported into this Kindful with these "
+            "settings by run %s; nothing to do",
+            printable(source),
+            done,
         )
+        return _already(source, options, done)
+    return import_source(source, options, settings, key=run_key)
 
 
 def _already(source: str, options: RunOptions, run_id: str) -> dict[str, Any]:

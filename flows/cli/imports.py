@@ -15,12 +15,12 @@ from typing import Any
 
 import click
 
-from flows.cli.main import internal_error
 from flows.cli.stopping import Stopped, is_stop
-from pipelines.errors import InputError
+from pipelines.errors import InputError, internal_error
 from pipelines.kindful.errors import KindfulError
 from pipelines.load.reconcile import summary_rows
 from pipelines.load.settings import ImportSettings, default_ledger, state_home
+from pipelines.read.errors import ExportError
 from pipelines.staging.s3 import StagingError, StagingSettings
 from pipelines.transform.options import parse_match_by, resolve_run
 
@@ -106,8 +106,9 @@ def run_import_command(
 ) -> int:
     """Run the import flow; return the exit status."""
     try:
-        # Settle every option before the flow starts, so bad input never reaches Prefect.
-        _, options = resolve_run(
+        # Settle every option before the flow starts, so bad input never reaches Prefect; the
+        # flow gets this very object through use_settings instead of resolving it again.
+        options = resolve_run(
             data_format,
             mapping_path,
             action=action,
@@ -128,14 +129,14 @@ def run_import_command(
             ledger=ledger,
             batch_rows=batch_rows,
         ) as settings:
-            from flows.import_export import BAD_INPUT, import_export
+            import flows.import_export
             from flows.prefect_api import prefect_api
             from flows.run_settings import use_settings
             from pipelines.staging.s3 import redact_url
 
             # Settings and a signed source URL stay in this process: Prefect stores parameters.
-            with prefect_api(), use_settings(settings, source):
-                state = import_export(
+            with prefect_api(), use_settings(settings, source, options=options):
+                state = flows.import_export.import_export(
                     source=redact_url(source) if "://" in source else source,
                     data_format=options.data_format,
                     action=action,
@@ -147,21 +148,21 @@ def run_import_command(
                     custom_fields=list(custom_fields),
                     return_state=True,
                 )
-            if state.is_failed() and (state.message or "").startswith(BAD_INPUT):
-                raise InputError((state.message or "")[len(BAD_INPUT) :])
+            # A Failed run holds what ended it: the report, or the exception itself.
             report: Any = state.result(raise_on_failure=False)
             if isinstance(report, BaseException) and is_stop(report):
                 # Prefect may turn a signal during the flow into a Crashed state: still a stop.
                 raise Stopped(type(report).__name__)
-    except (InputError, StagingError, KindfulError) as error:
+            if isinstance(report, InputError | ExportError):
+                raise report  # bad input, found once the flow read the source: exit 2
+    except (InputError, ExportError, StagingError, KindfulError) as error:
         click.echo(f"kindful-etl: error: {_one_line(str(error))}", err=True)
         return EXIT_BAD_INPUT
     except Exception as error:  # last line of defence: one line, no traceback, no message
         click.echo(f"kindful-etl: error: {internal_error(error)}", err=True)
         return EXIT_FAILED
     if isinstance(report, BaseException):
-        from flows.import_export import ImportFailed
-        from pipelines.read.errors import ExportError
+        from pipelines.load.run import ImportFailed
 
         # Only the project's own errors have messages written to be shown; any other text may
         # quote the value it choked on.
@@ -169,7 +170,7 @@ def run_import_command(
         shown = str(report) if isinstance(report, known) else internal_error(report)
         click.echo(f"kindful-etl: import failed: {_one_line(shown)}", err=True)
         report = getattr(report, "report", None)
-    if not isinstance(report, dict):
+    if not isinstance(report, dict) or not report:  # nothing to print: the line said it
         return EXIT_FAILED
     print_report(report)
     return 0 if report["status"] == "complete" else EXIT_FAILED

@@ -96,19 +96,20 @@ def validate(
     from pipelines.errors import InputError
     from pipelines.read.errors import ExportError
     from pipelines.transform.job import validate_export
+    from pipelines.transform.options import resolve_run
 
     try:
-        summary = validate_export(
-            source,
-            data_format=data_format,
-            mapping_path=mapping_path,
+        options = resolve_run(
+            data_format,
+            mapping_path,
             action=action,
             match_by=match_by,
             source_timezone=source_timezone,
             day_first=day_first,
             custom_fields=custom_field,
-            out_dir=Path(out_dir),
-            chunk_rows=chunk_rows,
+        )
+        summary = validate_export(
+            source, options=options, out_dir=Path(out_dir), chunk_rows=chunk_rows
         )
     except (InputError, ExportError) as error:
         _fail(str(error))

@@ -22,10 +22,10 @@ from pipelines.errors import InputError
 from pipelines.kindful.client import KindfulClient
 from pipelines.kindful.errors import KindfulError
 from pipelines.load.settings import ImportSettings, state_home
-from pipelines.preview.options import resolve_run
 from pipelines.preview.plan import preview_export
 from pipelines.preview.report import PreviewResult, write_preview
 from pipelines.read.errors import ExportError
+from pipelines.transform.options import resolve_run
 
 EXIT_BAD_INPUT = 2
 SHOWN_ROWS = 10  # the first rows' verdicts printed; the rest are in preview.csv
@@ -115,9 +115,9 @@ def run_preview(
     """Preview SOURCE and print the verdicts; return the exit status."""
     try:
         # Settle every option before anything starts, so bad input fails fast.
-        mapping, options = resolve_run(
-            data_format=data_format,
-            mapping_path=mapping_path,
+        options = resolve_run(
+            data_format,
+            mapping_path,
             action=action,
             match_by=match_by,
             source_timezone=source_timezone,
@@ -127,7 +127,7 @@ def run_preview(
         if "://" not in source and not Path(source).exists():
             raise InputError(f"source not found: {source}")
         with preview_client() as client:
-            result = preview_export(source, client, options, mapping)
+            result = preview_export(source, client, options, options.mapping)
         csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
     except (InputError, ExportError, KindfulError, OSError) as error:
         click.echo(f"kindful-etl: error: {_one_line(str(error))}", err=True)

@@ -1,53 +1,53 @@
-"""The `validate` job: read, map, normalize and validate an export into the run's files."""
+"""The transform jobs: `validate` writes an export's run files; `prepare_run` also its batches.
+
+Both take the run's resolved `RunOptions` (with its mapping), built once where the run starts.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
-from pipelines.mapping.spec import Mapping
+from pipelines.errors import InputError
+from pipelines.outputs.batches import Batch, BatchWriter
 from pipelines.outputs.validation_files import OutputWriter
+from pipelines.read.errors import ExportError
 from pipelines.staging.safe_urls import safe_url
-from pipelines.transform.options import RunOptions, parse_match_by, resolve_run
+from pipelines.transform.options import Asked, RunOptions, resolve_run
 from pipelines.transform.prepare import prepare_export
 
 # The one URL cleaner (query, fragment and user:password@ removed), under its older name here.
 strip_query = safe_url
 
+_LOG = logging.getLogger(__name__)
+
 
 def validate_export(
     source: str,
     *,
-    data_format: str | None,
     out_dir: Path,
-    mapping_path: str | None = None,
-    action: str | None = None,
-    match_by: tuple[str, ...] = (),
-    source_timezone: str | None = None,
-    day_first: bool | None = None,
-    custom_fields: tuple[str, ...] = (),
+    options: RunOptions | None = None,
     chunk_rows: int = 100_000,
+    mapping_path: str | None = None,
+    **asked: Unpack[Asked],
 ) -> dict[str, Any]:
     """Write normalized.csv, rejects.csv, warnings.csv and summary.json; return the summary.
 
+    `options` as the command resolved them; a caller with loose choices passes them instead,
+    as `resolve_run`'s keywords (`data_format=...`; `mapping_path=...` names the mapping).
     Once reading starts, a failure leaves none of the four in `out_dir` (no partial file).
     """
-    mapping, options = resolve_run(
-        data_format,
-        mapping_path,
-        action=action,
-        match_by=parse_match_by(match_by),
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=custom_fields,
-    )
+    if options is None:
+        options = resolve_run(**({"mapping": mapping_path} | asked))
     with OutputWriter(out_dir) as writer:  # a failure partway leaves no output files
-        for chunk in prepare_export(source, mapping, options, chunk_rows=chunk_rows):
+        for chunk in prepare_export(source, options.mapping, options, chunk_rows=chunk_rows):
             writer.write(chunk)
-        return writer.close(**summary_fields(source, options, mapping))
+        return writer.close(**summary_fields(source, options))
 
 
-def summary_fields(source: str, options: RunOptions, mapping: Mapping | None) -> dict[str, Any]:
+def summary_fields(source: str, options: RunOptions) -> dict[str, Any]:
     """What summary.json says about the run's input and options (URLs without their query)."""
     return {
         "source": safe_url(source),
@@ -56,5 +56,56 @@ def summary_fields(source: str, options: RunOptions, mapping: Mapping | None) ->
         "match_by": options.match_by,
         "source_timezone": options.source_timezone,
         "custom_fields": list(options.custom_fields),
-        "mapping": mapping.name if mapping else None,
+        "mapping": options.mapping.name if options.mapping else None,
     }
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What the import's transform produced: the validation summary and the batch files.
+
+    A file that cannot be processed at all is an answer, not a crash: `failure` holds why
+    (InputError or ExportError; `error` is its one line) and there are no batches.
+    """
+
+    summary: dict[str, Any]
+    batches: list[Batch]
+    error: str | None = None
+    failure: InputError | ExportError | None = field(default=None, compare=False)
+
+
+def prepare_run(
+    source: str,
+    options: RunOptions,
+    out_dir: Path,
+    batch_rows: int,
+    logger: logging.Logger | logging.LoggerAdapter[Any] = _LOG,
+) -> PreparedRun:
+    """Read, map, normalize and validate the export; write the run files and the batches."""
+    batch_writer = BatchWriter(out_dir / "batches", batch_rows)
+    with OutputWriter(out_dir) as writer:  # leaving it without `close` leaves no run files
+        try:
+            for chunk in prepare_export(source, options.mapping, options):
+                writer.write(chunk)
+                batch_writer.add(chunk.accepted)
+                # Progress for long runs: counts only, never values.
+                logger.info(
+                    "progress: %d rows read, %d rejected, %d batches written",
+                    writer.rows_read,
+                    writer.rows_rejected,
+                    len(batch_writer.batches),
+                )
+        except (InputError, ExportError) as error:
+            # No traceback in the logs, and no partial batches that look like a run's.
+            batch_writer.discard()
+            return PreparedRun({}, [], error=str(error), failure=error)
+        batch_writer.close()
+        summary = writer.close(**summary_fields(source, options))
+    logger.info(
+        "read %d rows: %d accepted, %d rejected, %d batches",
+        summary["rows_read"],
+        summary["rows_accepted"],
+        summary["rows_rejected"],
+        len(batch_writer.batches),
+    )
+    return PreparedRun(summary, batch_writer.batches)

@@ -1,10 +1,17 @@
-"""A run's settings, resolved from options first, then the mapping, then defaults."""
+"""A run's settings, resolved from options first, then the mapping, then defaults.
+
+Every entry point (the CLI's validate, import and preview, a flow's parameters, an inbox entry,
+an S3 drop) resolves its options once, here, into one frozen `RunOptions` that carries the
+loaded mapping too, and hands that object down: the run never loads or checks them twice.
+"""
 
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from pipelines.errors import InputError
 from pipelines.mapping.rules import label
@@ -25,6 +32,8 @@ class RunOptions:
     day_first: bool = False
     custom_fields: tuple[str, ...] = ()
     source_system: str = "default"  # scopes derived ids: the same source always gets the same ids
+    # The mapping the options were resolved with, loaded once for the whole run.
+    mapping: Mapping | None = field(default=None, compare=False, repr=False)
 
     @property
     def contact_match(self) -> str | None:
@@ -35,7 +44,7 @@ class RunOptions:
         return "email" in CONTACT_MATCH_KEYS.get(self.contact_match or "", ())
 
 
-def parse_match_by(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+def parse_match_by(pairs: Sequence[str]) -> dict[str, str]:
     """`contact=email transaction=external_id` -> {"contact": "email", ...}."""
     match_by: dict[str, str] = {}
     for pair in pairs:
@@ -97,33 +106,45 @@ def resolve_options(
         source_system=source_system
         or (mapping.source_system or mapping.name if mapping else None)
         or "default",
+        mapping=mapping,
     )
 
 
+class Asked(TypedDict, total=False):
+    """`resolve_run`'s keywords: a run's options as asked for, before they are resolved."""
+
+    data_format: str | None
+    mapping: str | Path | None
+    action: str | None
+    match_by: dict[str, str] | Sequence[str] | None
+    source_timezone: str | None
+    day_first: bool | None
+    custom_fields: Sequence[str] | None
+
+
 def resolve_run(
-    data_format: str | None,
-    mapping: str | Path | None,
+    data_format: str | None = None,
+    mapping: str | Path | None = None,
     *,
     action: str | None = None,
-    match_by: dict[str, str] | None = None,
+    match_by: dict[str, str] | Sequence[str] | None = None,
     source_timezone: str | None = None,
     day_first: bool | None = None,
-    custom_fields: tuple[str, ...] | list[str] | None = (),
-) -> tuple[Mapping | None, RunOptions]:
-    """The mapping (loaded from its path) and the run's options; InputError on bad settings.
+    custom_fields: Sequence[str] | None = (),
+) -> RunOptions:
+    """A run's options from what it was asked (None: the mapping's, else the default).
 
-    Every entry point (validate, import, preview, the inbox sync, the S3 drop) resolves its
-    settings here, so they all mean the same thing.
+    `mapping` is a mapping file's path, loaded here; `match_by` a dict or the command line's
+    `KEY=VALUE` pairs. InputError, one line, on any bad setting.
     """
     loaded = load_mapping(mapping) if mapping else None
     fmt = resolve_format(data_format, loaded)
-    options = resolve_options(
+    return resolve_options(
         fmt.name,
         loaded,
         action=action,
-        match_by=match_by,
+        match_by=match_by if isinstance(match_by, dict) else parse_match_by(match_by or ()),
         source_timezone=source_timezone,
         day_first=day_first,
         custom_fields=tuple(custom_fields or ()),
     )
-    return loaded, options

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import flows.cli.imports
 import flows.import_export
 from flows.cli.main import cli
+from pipelines.load.run import ImportFailed
 
 pytestmark = pytest.mark.slow
 SECRET = "Secretson"
@@ -91,7 +92,7 @@ def test_a_flow_that_failed_on_a_bug_is_reported_without_its_message(
 def test_a_failed_kindful_job_still_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    failed = flows.import_export.ImportFailed("import r1 failed: batch-0001: failed", {})
+    failed = ImportFailed("import r1 failed: batch-0001: failed", {})
     monkeypatch.setattr(flows.cli.imports, "import_settings", no_settings)
     monkeypatch.setattr(flows.import_export, "import_export", failing_flow(failed))
     result = invoke(tmp_path)

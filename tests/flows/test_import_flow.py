@@ -14,11 +14,12 @@ import pytest
 from pydantic import SecretStr
 
 import sandbox.fetch
-from flows.import_export import ImportFailed, import_export
+from flows.import_export import import_export
 from flows.run_settings import use_settings
 from pipelines.embedded.s3 import EmbeddedS3
 from pipelines.kindful.settings import KindfulSettings
 from pipelines.load.ledger import SUBMITTED, Ledger
+from pipelines.load.run import ImportFailed
 from pipelines.load.settings import ImportSettings
 from pipelines.staging.s3 import url_expired
 from sandbox.serve import SandboxHandle
@@ -246,10 +247,10 @@ def sent_transaction_ids(source: Path) -> dict[int, str]:
     from pipelines.transform.options import resolve_run
     from pipelines.transform.prepare import prepare_export
 
-    mapping, options = resolve_run("contact_with_transaction", None)
+    options = resolve_run("contact_with_transaction", None)
     return {
         int(number) + 1: str(value)
-        for chunk in prepare_export(str(source), mapping, options)
+        for chunk in prepare_export(str(source), options.mapping, options)
         for number, value in chunk.accepted["transaction_id"].items()
     }
 

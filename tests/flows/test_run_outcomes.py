@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from flows.import_export import artifact_key, import_export, source_name
+from flows.import_export import import_export
+from flows.reporting import artifact_key, source_name
 from flows.run_settings import use_settings
 from flows.s3_drop import ALREADY_IMPORTED, import_dropped_object
 from flows.sync_inbox import sync_inbox
@@ -460,7 +461,7 @@ def test_an_import_that_cannot_run_emits_a_failed_event(
 def test_an_import_waits_for_the_account_and_submits_nothing_meanwhile(
     settings: ImportSettings, kindful: SandboxHandle, tmp_path: Path
 ) -> None:
-    from flows.account_lock import account_name
+    from pipelines.load.account import account_name
 
     name = account_name(settings)
     assert settings.kindful.token.get_secret_value() not in name
@@ -486,9 +487,9 @@ def test_an_account_busy_for_too_long_fails_the_run_and_the_next_run_imports(
 ) -> None:
     import dataclasses
 
-    from flows.account_lock import account_name
-    from flows.import_export import ImportFailed
     from pipelines.kindful.submit import SubmitSettings
+    from pipelines.load.account import account_name
+    from pipelines.load.run import ImportFailed
 
     impatient = dataclasses.replace(
         settings, poll_timeout=0.5, submit=SubmitSettings(sync_wait_max=0.5)
@@ -539,7 +540,7 @@ def test_the_shipped_automation_is_valid_and_listens_to_the_events_imports_emit(
         "kindful-etl.import.failed",
         "kindful-etl.import.rejected-rows",
     }
-    source = (ROOT / "flows" / "import_export.py").read_text()
+    source = (ROOT / "flows" / "reporting.py").read_text()
     assert '"kindful-etl.import.rejected-rows"' in source
     assert "kindful-etl.import.{outcome}" in source
     assert (

@@ -9,9 +9,9 @@ import pandas as pd
 
 from pipelines.kindful.client import KindfulClient
 from pipelines.kindful.models import ImportRequest
-from pipelines.preview.options import resolve_run
 from pipelines.preview.plan import preview_export
 from pipelines.preview.report import PreviewResult
+from pipelines.transform.options import resolve_run
 from pipelines.transform.prepare import prepare_export
 from sandbox.serve import SandboxHandle
 
@@ -34,10 +34,10 @@ def write(path: Path, lines: list[str]) -> Path:
 
 def import_inline(client: KindfulClient, source: Path, fmt: str | None, **options: Any) -> None:
     """Import SOURCE's accepted rows (<= 100) inline, as prepared for a real run."""
-    mapping, run = resolve_run(data_format=fmt, **options)
+    run = resolve_run(data_format=fmt, **options)
     rows = [
         {str(k): v for k, v in row.items() if not pd.isna(v)}
-        for chunk in prepare_export(str(source), mapping, run)
+        for chunk in prepare_export(str(source), run.mapping, run)
         for row in chunk.accepted.to_dict("records")
     ]
     job = client.submit_import(
@@ -53,8 +53,8 @@ def import_inline(client: KindfulClient, source: Path, fmt: str | None, **option
 
 def preview(client: KindfulClient, source: Path, fmt: str, **options: Any) -> PreviewResult:
     email_exist_max = options.pop("email_exist_max", 20)
-    mapping, run = resolve_run(data_format=fmt, **options)
-    return preview_export(str(source), client, run, mapping, email_exist_max=email_exist_max)
+    run = resolve_run(data_format=fmt, **options)
+    return preview_export(str(source), client, run, run.mapping, email_exist_max=email_exist_max)
 
 
 def verdicts(result: PreviewResult) -> dict[int, str]:

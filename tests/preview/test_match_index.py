@@ -9,8 +9,8 @@ from typing import Any, cast
 from preview_helpers import HEADER, write
 
 from pipelines.kindful.client import KindfulClient
-from pipelines.preview.options import resolve_run
 from pipelines.preview.plan import preview_export
+from pipelines.transform.options import resolve_run
 
 
 class _ReferenceShapes:
@@ -33,8 +33,8 @@ def test_answers_shaped_like_the_reference_examples(tmp_path: Path) -> None:
             "C-2,Jane,Smith,,2017-11-03T00:00:00Z,T-2,500,2016-03-31T15:36:52Z,",
         ],
     )
-    mapping, run = resolve_run(data_format="contact_with_transaction", action="update")
-    result = preview_export(str(source), cast(KindfulClient, _ReferenceShapes()), run, mapping)
+    run = resolve_run(data_format="contact_with_transaction", action="update")
+    result = preview_export(str(source), cast(KindfulClient, _ReferenceShapes()), run, run.mapping)
     rows = result.rows.set_index("source_row")
     assert rows.at[1, "verdict"] == "leave alone" and rows.at[2, "verdict"] == "create"
     assert rows.at[1, "contact_verdict"] == "cannot preview"  # no updated_at in the answer

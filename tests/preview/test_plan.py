@@ -23,7 +23,7 @@ def test_must_show_a_rerun_of_an_imported_sample_is_left_alone(
     kindful: SandboxHandle, client: KindfulClient, tmp_path: Path
 ) -> None:
     # The Classy sample, prepared as `import` prepares it (mapping, derived ids), sent inline.
-    import_inline(client, CLASSY, None, mapping_path=str(CLASSY_MAPPING))
+    import_inline(client, CLASSY, None, mapping=str(CLASSY_MAPPING))
     assert len(kindful.records()["transactions"]) == 23
     submitted = posts(kindful)
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from prefect import flow
 
-from flows.import_export import PreparedRun, prepare_batches
+from flows.tasks import prepare_batches
+from pipelines.transform.job import PreparedRun
 from pipelines.transform.options import resolve_options
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def test_a_file_failing_after_the_first_chunk_leaves_nothing_behind(tmp_path: Pa
 
     @flow
     def prepare_only() -> PreparedRun:
-        return prepare_batches(str(source), None, options, out, 10_000)
+        return prepare_batches(str(source), options, out, 10_000)
 
     prepared = prepare_only()
     assert prepared.error is not None and "record 100006" in prepared.error
