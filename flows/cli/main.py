@@ -15,40 +15,35 @@ from typing import Any, ClassVar
 
 import click
 
+from flows.cli.errors import Group
 from flows.cli.options import source_options
 
-EXIT_BAD_INPUT = 2
 
+class LazyGroup(Group):
+    """Loads heavy subcommands on first use (click docs, "Lazily Loading Subcommands").
 
-def _fail(message: str) -> None:
-    click.echo(f"kindful-etl: error: {message}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
-
-
-def internal_error(error: BaseException) -> str:
-    """A bug's one-line report: its type and the innermost project frame, not its message.
-
-    An exception's text often quotes the value it choked on (`int('...')`), which is donor data.
+    `--help` lists them from their one-line help here, so it imports none of them (pandas,
+    Prefect and the sandbox cost seconds to import; `--help` should not).
     """
-    import traceback
 
-    root = Path(__file__).resolve().parents[2]
-    where = ""
-    for frame in traceback.extract_tb(error.__traceback__):
-        path = Path(frame.filename)  # compiled modules (.pyx) give relative names: not ours
-        if path.is_absolute() and path.is_relative_to(root) and ".venv" not in path.parts:
-            where = f" at {path.relative_to(root)}:{frame.lineno}"
-    return f"internal error {type(error).__name__}{where} (a bug in kindful-etl; please report it)"
-
-
-class LazyGroup(click.Group):
-    """Loads heavy subcommands on first use (click docs, "Lazily Loading Subcommands")."""
-
-    lazy: ClassVar[dict[str, str]] = {
-        "sandbox": "sandbox.cli:sandbox_command",
-        "preview": "flows.cli.preview:preview_command",
-        "mapping": "flows.cli.mapping:mapping_group",
-        "check": "flows.cli.check:check_command",
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "check": (
+            "flows.cli.check:check_command",
+            "Check the settings a real import uses: Kindful token and auth style, staging, ledger.",
+        ),
+        "mapping": (
+            "flows.cli.mapping:mapping_group",
+            "Write a starting mapping file from an export's headers, or check what one does.",
+        ),
+        "preview": (
+            "flows.cli.preview:preview_command",
+            "Dry run: say per row whether `import` would create, update or leave it alone, "
+            "and why.",
+        ),
+        "sandbox": (
+            "sandbox.cli:sandbox_command",
+            "Serve a Kindful Imports API sandbox on 127.0.0.1.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -56,11 +51,22 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
-            module_name, attribute = self.lazy[cmd_name].split(":")
+            module_name, attribute = self.lazy[cmd_name][0].split(":")
             command = getattr(importlib.import_module(module_name), attribute)
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][1]))
+            elif (command := super().get_command(ctx, name)) is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,30 +99,19 @@ def validate(
     chunk_rows: int,
 ) -> None:
     """Normalize and validate SOURCE; write normalized, rejects, warnings and summary files."""
-    from pipelines.errors import InputError
-    from pipelines.read.errors import ExportError
     from pipelines.transform.job import validate_export
     from pipelines.transform.options import resolve_run
 
-    try:
-        options = resolve_run(
-            data_format,
-            mapping_path,
-            action=action,
-            match_by=match_by,
-            source_timezone=source_timezone,
-            day_first=day_first,
-            custom_fields=custom_field,
-        )
-        summary = validate_export(
-            source, options=options, out_dir=Path(out_dir), chunk_rows=chunk_rows
-        )
-    except (InputError, ExportError) as error:
-        _fail(str(error))
-        return
-    except Exception as error:  # a bug, not bad input: still one line, and never a cell value
-        click.echo(f"kindful-etl: error: {internal_error(error)}", err=True)
-        sys.exit(1)
+    options = resolve_run(
+        data_format,
+        mapping_path,
+        action=action,
+        match_by=match_by,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=custom_field,
+    )
+    summary = validate_export(source, options=options, out_dir=Path(out_dir), chunk_rows=chunk_rows)
     click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
     print_summary_table(
         [
@@ -223,12 +218,12 @@ def runs(ctx: click.Context, ledger: str | None, limit: int) -> None:
 @click.pass_obj
 def runs_show(ledger: str, run_id: str) -> None:
     """Show one run and its batches."""
+    from pipelines.errors import InputError
     from pipelines.load.ledger import Ledger
 
     found = Ledger(ledger).run(run_id)
     if found is None:
-        _fail(f"no run {run_id} in the ledger")
-        return
+        raise InputError(f"no run {run_id} in the ledger")
     run, batches = found
     click.echo(f"run {run.run_id}: {run.status}")
     print_summary_table(

@@ -3,7 +3,7 @@
 Real Kindful when KINDFUL_TOKEN / KINDFUL_BASE_URL are set; otherwise the embedded sandbox's
 persisted records (sandbox.db in the state folder), which it only reads: its jobs are held, so
 not even a job left pending by an interrupted import runs. It never POSTs /imports.
-Exit status: 0 done, 2 bad input, settings or Kindful errors (one line on stderr).
+Exit status: 0 done, 2 bad input, settings or Kindful errors, 1 a bug (one line on stderr).
 """
 
 from __future__ import annotations
@@ -17,22 +17,16 @@ from pathlib import Path
 
 import click
 
+from flows.cli.errors import Command
 from flows.cli.options import source_options
 from pipelines.errors import InputError
 from pipelines.kindful.client import KindfulClient
-from pipelines.kindful.errors import KindfulError
 from pipelines.load.settings import ImportSettings, state_home
 from pipelines.preview.plan import preview_export
 from pipelines.preview.report import PreviewResult, write_preview
-from pipelines.read.errors import ExportError
 from pipelines.transform.options import resolve_run
 
-EXIT_BAD_INPUT = 2
 SHOWN_ROWS = 10  # the first rows' verdicts printed; the rest are in preview.csv
-
-
-def _one_line(message: str) -> str:
-    return " ".join(str(message).split())
 
 
 @contextmanager
@@ -111,35 +105,27 @@ def run_preview(
     day_first: bool | None,
     custom_fields: tuple[str, ...],
     out_dir: str | None,
-) -> int:
-    """Preview SOURCE and print the verdicts; return the exit status."""
-    try:
-        # Settle every option before anything starts, so bad input fails fast.
-        options = resolve_run(
-            data_format,
-            mapping_path,
-            action=action,
-            match_by=match_by,
-            source_timezone=source_timezone,
-            day_first=day_first,
-            custom_fields=custom_fields,
-        )
-        if "://" not in source and not Path(source).exists():
-            raise InputError(f"source not found: {source}")
-        with preview_client() as client:
-            result = preview_export(source, client, options, options.mapping)
-        csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
-    except (InputError, ExportError, KindfulError, OSError) as error:
-        click.echo(f"kindful-etl: error: {_one_line(str(error))}", err=True)
-        return EXIT_BAD_INPUT
-    except Exception as error:  # last line of defence: one line, no traceback
-        click.echo(f"kindful-etl: error: {type(error).__name__}: {_one_line(str(error))}", err=True)
-        return EXIT_BAD_INPUT
+) -> None:
+    """Preview SOURCE and print the verdicts (errors end the command in the CLI's handler)."""
+    # Settle every option before anything starts, so bad input fails fast.
+    options = resolve_run(
+        data_format,
+        mapping_path,
+        action=action,
+        match_by=match_by,
+        source_timezone=source_timezone,
+        day_first=day_first,
+        custom_fields=custom_fields,
+    )
+    if "://" not in source and not Path(source).exists():
+        raise InputError(f"source not found: {source}")
+    with preview_client() as client:
+        result = preview_export(source, client, options, options.mapping)
+    csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
     print_preview(result, csv_path)
-    return 0
 
 
-@click.command("preview", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("preview", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @source_options
 @click.option(
     "--out",
@@ -163,7 +149,7 @@ def preview_command(
     Reads Kindful (contacts/query, transactions/query, contacts/email_exist) and writes
     nothing to it. With no Kindful configured it reads the embedded sandbox's state.
     """
-    code = run_preview(
+    run_preview(
         source=source,
         data_format=data_format,
         action=action,
@@ -174,4 +160,3 @@ def preview_command(
         custom_fields=custom_field,
         out_dir=out_dir,
     )
-    sys.exit(code)
