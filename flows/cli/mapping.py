@@ -106,7 +106,7 @@ def check(mapping_path: str, source: str, rows: int, data_format: str | None) ->
     chunk = _first_rows(source, rows)
     prepared = prepare_chunk(chunk, mapping, options, IdAssigner(fmt, options.source_system))
     mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
-    values = normalize_frame(mapped.frame, fmt, mapped.units, options).frame
+    values = normalize_frame(mapped.frame, fmt, mapped.units, options, mapped.decimal).frame
     click.echo(
         f"mapping {mapping.name}: {fmt.name} (action {options.action}), "
         f"first {len(chunk)} row(s) of {display_name(source)}"

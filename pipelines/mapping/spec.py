@@ -3,9 +3,9 @@
 A mapping names the format and the source system, maps each source column to a Kindful column
 (optionally declaring the unit of a money column, or to several columns at once), adds
 constants, and lists custom fields. Payment exports also need row rules (`skip`, `split_name`,
-`combine_time`, `flags`; see `mapping_transforms`). Without a mapping, or with one that maps
-no column (only options such as data_format and source_system), columns already named as
-Kindful's pass straight through.
+`combine_time`, `flags`; see `mapping_transforms`). `decimal: ","` says amounts are written with
+a decimal comma ("1.234,56"). Without a mapping, or with one that maps no column (only options
+such as data_format and source_system), columns already named as Kindful's pass straight through.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from pipelines.mapping.rules import (
     split_name_columns,
     text_value,
 )
+from pipelines.normalize.money import DECIMAL_MARKS, DecimalMark
 from pipelines.read.limits import Limits, human_bytes
 from schemas.columns import FORMATS, ImportFormat, Kind
 
@@ -64,6 +65,7 @@ class Mapping:
     match_by: dict[str, str] = field(default_factory=dict)
     source_timezone: str | None = None
     day_first: bool | None = None
+    decimal: DecimalMark = "."  # the decimal mark of amounts: "30,00" with ","
     columns: tuple[ColumnMap, ...] = ()
     constants: dict[str, str] = field(default_factory=dict)
     custom_fields: tuple[str, ...] = ()
@@ -113,6 +115,7 @@ class MappedFrame:
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
     # row-level warnings of the row rules (split_name: an organization, two people)
     warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
+    decimal: DecimalMark = "."  # the mapping's decimal mark, for normalize_frame's amounts
 
 
 _text = text_value
@@ -241,7 +244,8 @@ def _check_expansion(root: yaml.Node, shown: str, limits: Limits) -> None:
 
 _KEYS = {
     "data_format", "source_system", "action", "match_by", "source_timezone", "day_first",
-    "columns", "constants", "custom_fields", "split_name", "combine_time", "flags", "skip",
+    "decimal", "columns", "constants", "custom_fields", "split_name", "combine_time", "flags",
+    "skip",
 }  # fmt: skip
 
 
@@ -267,6 +271,12 @@ def parse_mapping(document: Any, name: str, shown: str | None = None) -> Mapping
     day_first = document.get("day_first")
     if day_first is not None and not isinstance(day_first, bool):
         raise InputError(f"mapping file {shown}: day_first must be true or false")
+    decimal = document.get("decimal")
+    decimal = "." if decimal is None else decimal
+    if decimal not in DECIMAL_MARKS:
+        raise InputError(
+            f'mapping file {shown}: decimal must be "." or "," (the decimal mark of amounts)'
+        )
     return Mapping(
         name=name,
         data_format=_optional_text(document, "data_format"),
@@ -277,6 +287,7 @@ def parse_mapping(document: Any, name: str, shown: str | None = None) -> Mapping
         },
         source_timezone=_timezone(_optional_text(document, "source_timezone")),
         day_first=day_first,
+        decimal=decimal,
         columns=tuple(
             c for s, spec in columns.items() for c in _parse_column(_text(s, "columns"), spec)
         ),
@@ -428,7 +439,8 @@ def apply_mapping(
     mapped = pd.DataFrame(out, index=frame.index)
     for target, value in (mapping.constants if mapping else {}).items():
         mapped[target] = value
-    return MappedFrame(mapped, units, custom, ignored, skipped, warnings)
+    decimal: DecimalMark = mapping.decimal if mapping else "."
+    return MappedFrame(mapped, units, custom, ignored, skipped, warnings, decimal)
 
 
 def _derived(frame: pd.DataFrame, mapping: Mapping) -> tuple[dict[str, pd.Series], pd.DataFrame]:

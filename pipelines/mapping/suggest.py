@@ -6,7 +6,7 @@ name (confidence 1.0), the same name spelled differently (case, spaces, punctuat
 synonym from a table ("Zip" -> postal: 0.6-0.8), also after dropping a source prefix
 ("billing_", "Card Address ...") or taking one of the alternatives of "Zip/Postal Code" (0.1
 less). A "Name" column becomes a `split_name`; a payment status with failed values a `skip`
-rule.
+rule. Amounts written with a decimal comma ("30,00") in the money column give `decimal: ","`.
 
 A header that matches nothing but looks like a misspelling of a Kindful column or a synonym
 ("Frist Name", "Emial") gets a "did you mean" comment with its similarity (rapidfuzz's
@@ -119,7 +119,13 @@ RULE_CONFIDENCE = 0.6
 HINT_SIMILARITY = 85
 SWAP_SIMILARITY = 80
 _DOLLAR_HINT = re.compile(r"[$,]|\.\d")
+# A money value with a decimal comma ("30,00", "1.234,56", "1 234,56") or a decimal point, two
+# decimals each, after any sign, parenthesis or currency symbol.
+_COMMA_CENTS = re.compile(r"\d{1,3}(?:([. \u00a0\u202f'])\d{3}(?:\1\d{3})*)?,\d{2}|\d+,\d{2}")
+_POINT_CENTS = re.compile(r"\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2}")
+_AMOUNT_DECORATION = re.compile(r"^[(+-]*[$€£]?\s?[+-]?|\)$")
 _COMMENT_AT = 48
+_DECIMAL_KEY = 'decimal: ","'
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,7 @@ class Suggestion:
     unmapped: tuple[str, ...]
     notes: dict[str, str] = field(default_factory=dict)  # unmapped column -> why
     hints: tuple[Hint, ...] = ()
+    decimal_comma: str | None = None  # the money column whose values have a decimal comma
 
 
 @dataclass(frozen=True)
@@ -255,6 +262,17 @@ def _money(column: ColumnSuggestion, values: pd.Series) -> ColumnSuggestion:
     )
 
 
+def decimal_comma(values: pd.Series) -> bool:
+    """Whether a money column's sampled values are written with a decimal comma: most of them
+    look like "30,00" or "1.234,56" and none like "30.00" or "1,234.56"."""
+    present = _present(values).str.replace(_AMOUNT_DECORATION, "", regex=True)
+    if present.empty:
+        return False
+    comma = present.str.fullmatch(_COMMA_CENTS)
+    point = present.str.fullmatch(_POINT_CENTS)
+    return bool(comma.sum() * 2 > len(present) and not point.any())
+
+
 def suggest_columns(sample: pd.DataFrame, fmt: ImportFormat) -> Suggestion:
     """Match every header of `sample` to at most one Kindful column (the surest match wins)."""
     synonyms = _synonyms(fmt)
@@ -285,7 +303,19 @@ def suggest_columns(sample: pd.DataFrame, fmt: ImportFormat) -> Suggestion:
     columns = tuple(chosen[h] for h in headers if h in chosen)
     unmapped = tuple(h for h in headers if h not in used)
     hints = _hints([h for h in unmapped if not options[h]], fmt, synonyms, set(taken))
-    return Suggestion(fmt.name, columns, tuple(rules), unmapped, notes, hints)
+    money = [c.source for c in columns if c.unit is not None or _is_money(fmt, c.target)]
+    comma = next((h for h in money if decimal_comma(sample[h])), None)
+    return Suggestion(fmt.name, columns, tuple(rules), unmapped, notes, hints, comma)
+
+
+def _is_money(fmt: ImportFormat, target: str) -> bool:
+    column = fmt.column(target)
+    return column is not None and column.kind is Kind.CENTS
+
+
+def _decimal_line(source: str) -> str:
+    """The active `decimal` key, with why (to the comment column of the lines around it)."""
+    return f"{_DECIMAL_KEY:<30} # amounts like 30,00 in {_scalar(source)}: a decimal comma"
 
 
 def _hints(
@@ -386,6 +416,10 @@ def render(suggestion: Suggestion, source_name: str) -> str:
         "# source_system: NAME          # names the source for derived ids (default: file name)",
         "source_timezone: UTC           # timestamps written without an offset are in this zone",
         "day_first: false               # true when dates are written dd/mm/yyyy",
+    ]
+    if suggestion.decimal_comma is not None:
+        lines.append(_decimal_line(suggestion.decimal_comma))
+    lines += [
         "columns:" if suggestion.columns else "columns: {}",
     ]
     for column in suggestion.columns:
@@ -468,6 +502,24 @@ def _preset_text(preset: Preset, layout: Layout, headers: list[str], source_name
     return comment + "\n" + body + "\n".join(_unmapped_block(unused)) + "\n"
 
 
+def _preset_decimal_comma(preset: Preset, layout: Layout, sample: pd.DataFrame) -> str | None:
+    """The file's header of a money column the preset maps whose values have a decimal comma."""
+    mapping = preset.mapping()
+    fmt = FORMATS.get(mapping.data_format or "")
+    if fmt is None:
+        return None
+    by_fold = {_fold(str(h)): str(h) for h in sample.columns}
+    for column in mapping.columns:
+        if not _is_money(fmt, column.target):
+            continue
+        header = by_fold.get(_fold(layout.spelled(column.source))) or by_fold.get(
+            _fold(column.source)
+        )
+        if header is not None and decimal_comma(sample[header]):
+            return header
+    return None
+
+
 def _fitted_sources(headers: list[str], used: set[str]) -> set[str]:
     keys = {_fold(u) for u in used}
     return {h for h in headers if _fold(h) in keys}
@@ -529,7 +581,11 @@ def suggest_mapping(
     found = detect_layout(headers)
     if found is not None and data_format in (None, found[0].mapping().data_format):
         preset, layout = found
-        return SuggestedMapping(_preset_text(preset, layout, headers, source_name), *found)
+        text = _preset_text(preset, layout, headers, source_name)
+        comma = _preset_decimal_comma(preset, layout, sample)
+        if comma is not None and preset.mapping().decimal != ",":
+            text += _decimal_line(comma) + "\n"
+        return SuggestedMapping(text, *found)
     if data_format is None:
         raise InputError("pass --format: the headers are not those of a shipped preset")
     if data_format not in FORMATS:

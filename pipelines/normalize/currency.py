@@ -3,6 +3,9 @@
 contact_with_transaction wants lower case ("usd"); pledges, non-cash gifts and soft credits want
 upper case ("USD"). Sending a code Kindful does not know fails the whole row, so unknown codes
 are reported rather than passed on.
+
+Each code also says how many decimals its major unit has (ISO 4217's exponent, from babel's CLDR
+data: USD 2, JPY 0, BHD 3), which is what turns "12.34" dollars into Kindful's minor units.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ from typing import Literal
 
 import pandas as pd
 import pycountry
+from babel.numbers import get_currency_precision
 
 from pipelines.normalize.core import DistinctNormalizer, na_series
 
 PROBLEM = "unknown currency"
+# The currency of a row that names none: Kindful's own default (001's examples are all "usd"),
+# and what every amount in major units was converted with before currencies were told apart.
+DEFAULT_CURRENCY = "USD"
 
 _CODES: dict[str, str] = {
     code: code for code in (str(c.alpha_3).upper() for c in pycountry.currencies)
@@ -40,3 +47,9 @@ def currency_distinct(case: Literal["lower", "upper"]) -> DistinctNormalizer:
         )
 
     return distinct
+
+
+def minor_unit_exponent(code: str) -> int:
+    """Decimals of `code`'s major unit ("JPY" 0, "USD" 2, "BHD" 3; any case); 2 for a code
+    CLDR does not list."""
+    return int(get_currency_precision(code.upper()))

@@ -3,6 +3,10 @@
 Each column's kind (from the column table) picks its normalizer; this module decides what a
 normalizer's problem means for the row: a reject, a cleared value with a warning, or a value kept
 as given with a warning. Defaults the reference prescribes are filled here, with a warning.
+
+Money in major units (the mapping's `dollars`) becomes minor units by each row's currency (the
+format's currency column; a row without one is in DEFAULT_CURRENCY): the column's rows are
+grouped by currency, and each group is normalized once per distinct amount.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from pipelines.normalize.core import (
     has_no_control_characters,
 )
 from pipelines.normalize.countries import countries_distinct
-from pipelines.normalize.currency import currency_distinct
+from pipelines.normalize.currency import DEFAULT_CURRENCY, currency_distinct
 from pipelines.normalize.dates import dates_distinct
 from pipelines.normalize.emails import emails_distinct
 from pipelines.normalize.integers import integers_distinct
-from pipelines.normalize.money import cents_distinct, dollars_distinct
+from pipelines.normalize.money import DecimalMark, money_distinct
 from pipelines.normalize.states import states_distinct
 from pipelines.normalize.timestamps import timestamps_distinct
 from pipelines.transform.options import RunOptions
@@ -61,14 +65,10 @@ def issues(
     )
 
 
-def _normalizer(
-    column: Column, units: dict[str, Unit], options: RunOptions
-) -> DistinctNormalizer | None:
+def _normalizer(column: Column, options: RunOptions) -> DistinctNormalizer | None:
     """The column's normalizer, applied to its distinct cleaned values (`clean_distinct`); None
-    for a column that is only cleaned."""
+    for a column that is only cleaned. Money is `_money_normalizers`'."""
     kind = column.kind
-    if kind is Kind.CENTS:
-        return dollars_distinct if units.get(column.name) == "dollars" else cents_distinct
     if kind is Kind.CHOICE and column.allowed is not None:
         return choices_distinct(column.allowed)
     if kind is Kind.TIMESTAMP:
@@ -88,6 +88,79 @@ def _normalizer(
         Kind.COUNTRY: countries_distinct,
     }
     return table.get(kind)
+
+
+def _currency_groups(
+    mapped: pd.DataFrame, fmt: ImportFormat
+) -> tuple[np.ndarray, list[str | None]]:
+    """Each row's currency as a group number, and the groups' upper-case ISO codes (None: a code
+    the currency normalizer does not know). Rows without a currency, and every row of a format
+    or frame without a currency column, are in DEFAULT_CURRENCY."""
+    name = next(
+        (c.name for c in fmt.columns if c.kind in (Kind.CURRENCY_LOWER, Kind.CURRENCY_UPPER)),
+        None,
+    )
+    if name is None or name not in mapped.columns:
+        return np.zeros(len(mapped), dtype=np.intp), [DEFAULT_CURRENCY]
+    codes, uniques = distinct(mapped[name])
+    cleaned = clean_distinct(uniques)
+    found, _ = currency_distinct("upper")(cleaned)
+    unknown = "\x00"  # no ISO code holds it
+    keys = np.full(len(uniques) + 1, DEFAULT_CURRENCY, dtype=object)  # blank: the default
+    keys[cleaned.index.to_numpy(dtype=np.intp)] = unknown
+    known = found.dropna()
+    keys[known.index.to_numpy(dtype=np.intp)] = known.to_numpy(dtype=object)
+    groups, names = pd.factorize(keys.take(codes))
+    if not len(names):  # no rows
+        return np.asarray(groups, dtype=np.intp), [DEFAULT_CURRENCY]
+    return np.asarray(groups, dtype=np.intp), [None if n == unknown else str(n) for n in names]
+
+
+def _money_normalizers(
+    column: Column,
+    units: dict[str, Unit],
+    decimal: DecimalMark,
+    currencies: list[str | None],
+) -> list[DistinctNormalizer]:
+    """A money column's normalizer per currency group: one for amounts in cents (the currency
+    does not change them), one per group for amounts in major units."""
+    if units.get(column.name) != "dollars":
+        return [money_distinct(major=False, decimal=decimal, column=column.name)]
+    return [
+        money_distinct(major=True, decimal=decimal, currency=code, column=column.name)
+        for code in currencies
+    ]
+
+
+def _by_group(
+    codes: np.ndarray,
+    uniques: pd.Series,
+    groups: np.ndarray,
+    normalizers: list[DistinctNormalizer],
+) -> tuple[np.ndarray, int, pd.Series, pd.Series]:
+    """Normalize each distinct (value, group) pair with its group's normalizer: new codes (-1
+    for a missing cell) and the number of pairs, then found values and problems by pair."""
+    size = len(normalizers)
+    present = codes >= 0
+    pair_codes = np.full(len(codes), -1, dtype=np.intp)
+    sub_codes, pairs = pd.factorize(codes[present] * size + groups[present])
+    pair_codes[present] = sub_codes
+    pairs = np.asarray(pairs, dtype=np.intp)
+    texts = pd.Series(uniques.to_numpy(dtype=object)[pairs // size], dtype="str")
+    cleaned = clean_distinct(texts)
+    of_group = (pairs % size)[cleaned.index.to_numpy(dtype=np.intp)]
+    found: list[pd.Series] = []
+    problems: list[pd.Series] = []
+    for group, normalizer in enumerate(normalizers):
+        part = cleaned[of_group == group]
+        if len(part):
+            value, problem = normalizer(part)
+            found.append(value)
+            problems.append(problem)
+    if not found:
+        empty = pd.Series(dtype=object)
+        return pair_codes, len(pairs), empty, empty
+    return pair_codes, len(pairs), pd.concat(found), pd.concat(problems)
 
 
 def _problem_rejects(column: Column, options: RunOptions) -> bool:
@@ -133,36 +206,50 @@ def normalize_frame(
     fmt: ImportFormat,
     units: dict[str, Unit],
     options: RunOptions,
+    decimal: DecimalMark = ".",
 ) -> NormalizeResult:
     """Normalize every Kindful column of `mapped`; custom fields only lose control characters.
 
     Each column is factorized once: cleaning, normalizing and deciding warning or reject all
-    happen once per distinct value, and only the answers are spread back to the rows.
+    happen once per distinct value (per distinct value and currency for money in major units),
+    and only the answers are spread back to the rows. `decimal`: the decimal mark amounts are
+    written with (the mapping's `decimal`).
     """
     rejects: list[pd.DataFrame] = []
     warnings: list[pd.DataFrame] = []
     out: dict[str, pd.Series] = {}
+    currencies: tuple[np.ndarray, list[str | None]] | None = None
     for column in fmt.columns:
         if column.name not in mapped.columns:
             continue
         raw = mapped[column.name]
-        normalizer = _normalizer(column, units, options)
+        money: list[DistinctNormalizer] = []
+        if column.kind is Kind.CENTS:
+            if currencies is None and units.get(column.name) == "dollars":
+                currencies = _currency_groups(mapped, fmt)
+            names: list[str | None] = [DEFAULT_CURRENCY] if currencies is None else currencies[1]
+            money = _money_normalizers(column, units, decimal, names)
+            normalizer: DistinctNormalizer | None = money[0]
+        else:
+            normalizer = _normalizer(column, options)
         if normalizer is None:
             direct = clean_values(raw)
             if direct is not None:
                 out[column.name] = pd.Series(direct, index=raw.index, dtype=object)
                 continue
         codes, uniques = distinct(raw)
-        cleaned = clean_distinct(uniques)
-        if normalizer is None:
-            found, problems = cleaned, None
+        size = len(uniques)
+        if len(money) > 1 and currencies is not None:
+            codes, size, found, problems = _by_group(codes, uniques, currencies[0], money)
+        elif normalizer is None:
+            found, problems = clean_distinct(uniques), None
         else:
-            found, problems = normalizer(cleaned)
-        values = _table(found, len(uniques))
+            found, problems = normalizer(clean_distinct(uniques))
+        values = _table(found, size)
         out[column.name] = pd.Series(values.take(codes), index=raw.index, dtype=object)
         if problems is None:
             continue
-        reasons = _table(problems, len(uniques))
+        reasons = _table(problems, size)
         problem = pd.notna(reasons)
         if not problem.any():
             continue

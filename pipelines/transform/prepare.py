@@ -47,7 +47,7 @@ def prepare_chunk(
     fmt = FORMATS[options.data_format]
     mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
     check_required_columns(mapped.frame.columns, fmt, options)
-    normalized = normalize_frame(mapped.frame, fmt, mapped.units, options)
+    normalized = normalize_frame(mapped.frame, fmt, mapped.units, options, mapped.decimal)
     frame = normalized.frame
     if assigner is not None:
         frame = assigner.assign(frame)

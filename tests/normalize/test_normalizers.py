@@ -34,7 +34,7 @@ from pipelines.normalize.currency import currency_distinct
 from pipelines.normalize.dates import dates_distinct
 from pipelines.normalize.emails import emails_distinct
 from pipelines.normalize.integers import integers_distinct
-from pipelines.normalize.money import cents_distinct, dollars_distinct
+from pipelines.normalize.money import DECIMAL_COMMA_HINT, cents_distinct, dollars_distinct
 from pipelines.normalize.result import Normalized
 from pipelines.normalize.states import states_distinct
 from pipelines.normalize.timestamps import rfc3339_utc, timestamps_distinct
@@ -657,8 +657,8 @@ def test_property_dates_any_documented_format(day: dt.date, style: str, pad: boo
         ("-1.000001", NA, "not a whole number of cents"),
         ("abc", NA, "not an amount"),
         ("$5000", NA, "not an amount"),
-        ("1,00", NA, "not an amount"),
-        ("1,0000", NA, "not an amount"),
+        ("1,00", NA, DECIMAL_COMMA_HINT),
+        ("1,0000", NA, DECIMAL_COMMA_HINT),
         (".5", NA, "not an amount"),
         (".", NA, "not an amount"),
         ("5e3", NA, "not an amount"),

@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 import pipelines.normalize
 from pipelines.errors import InputError
+from pipelines.mapping.spec import ColumnMap, Mapping
 from pipelines.normalize.booleans import booleans_distinct
 from pipelines.normalize.choices import choices_distinct, gender_distinct
 from pipelines.normalize.core import (
@@ -50,7 +51,12 @@ from pipelines.normalize.currency import currency_distinct
 from pipelines.normalize.dates import dates_distinct
 from pipelines.normalize.emails import emails_distinct
 from pipelines.normalize.integers import integers_distinct
-from pipelines.normalize.money import cents_distinct, dollars_distinct, normalize_dollars
+from pipelines.normalize.money import (
+    cents_distinct,
+    dollars_distinct,
+    money_distinct,
+    normalize_dollars,
+)
 from pipelines.normalize.result import Normalized
 from pipelines.normalize.states import states_distinct
 from pipelines.normalize.timestamps import timestamps_distinct
@@ -315,6 +321,13 @@ BUILT_FROM: dict[str, tuple[Callable[..., Any], tuple[Any, ...] | None]] = {
     "dates_day_first": (dates_distinct, (True,)),
     "cents": (cents_distinct, None),
     "dollars": (dollars_distinct, None),
+    # money in major units by currency and decimal mark; in cents with a decimal comma
+    "dollars_usd": (money_distinct, (True,)),
+    "dollars_decimal_comma": (money_distinct, (True, ",", "EUR", "amount_in_cents")),
+    "dollars_jpy": (money_distinct, (True, ".", "JPY")),
+    "dollars_bhd_decimal_comma": (money_distinct, (True, ",", "BHD")),
+    "dollars_unknown_currency": (money_distinct, (True, ".", None)),
+    "cents_decimal_comma": (money_distinct, (False, ",")),
     "integers": (integers_distinct, None),
     "booleans": (booleans_distinct, None),
     "gender": (gender_distinct, None),
@@ -502,15 +515,15 @@ GOOD: dict[Kind, list[str]] = {
     Kind.EMAIL: ["a@example.org", "A@Example.ORG ", "nope"],
     Kind.TIMESTAMP: ["1444762572", "2015-10-13 18:56:12 UTC", "10/13/2015", "13/45/2015"],
     Kind.DATE: ["1985-07-29", "7/29/1985", "1985-02-30"],
-    Kind.CENTS: ["500", "5000.0", "50.5", "0", "-1", "1e3"],
+    Kind.CENTS: ["500", "5000.0", "50.5", "0", "-1", "1e3", "30,00", "1.234,56", "1.234", "0.5"],
     Kind.INTEGER: ["1", "2.0", "2.5", "-3"],
     Kind.BOOLEAN: ["Y", "no", "maybe", "1"],
     Kind.GENDER: ["m", "Female", "x"],
     Kind.CHOICE: ["cash", "Sent  email", "General", "bogus"],
     Kind.STATE: ["Tennessee", "tn", "Ontario"],
     Kind.COUNTRY: ["USA", "uk", "Narnia"],
-    Kind.CURRENCY_LOWER: ["USD", "eur", "zzz"],
-    Kind.CURRENCY_UPPER: ["usd", "GBP", "zzz"],
+    Kind.CURRENCY_LOWER: ["USD", "eur", "zzz", "JPY", "bhd"],
+    Kind.CURRENCY_UPPER: ["usd", "GBP", "zzz", "krw", "KWD"],
 }
 JUNK = ["", "  ", "\x00", "=1+2", "NaN", "١٢٣", "\ufeff", "9" * 40]
 
@@ -569,17 +582,36 @@ def frames(draw: st.DrawFn, data_format: str) -> pd.DataFrame:
     )
 
 
+def _major_units(chunk: pd.DataFrame, data_format: str, decimal: str) -> Mapping:
+    """A mapping that keeps every Kindful column of `chunk`, money in major units."""
+    fmt = FORMATS[data_format]
+    columns = []
+    for name in chunk.columns:
+        column = fmt.column(str(name))
+        if column is not None:
+            unit = "dollars" if column.kind is Kind.CENTS else None
+            columns.append(ColumnMap(str(name), str(name), unit))  # type: ignore[arg-type]
+    return Mapping("fuzz", data_format, columns=tuple(columns), decimal=decimal)  # type: ignore[arg-type]
+
+
 @fuzz(15)
 @pytest.mark.parametrize("data_format", list(FORMATS))
-@given(data=st.data(), action=st.sampled_from(["create", "update"]), by_email=st.booleans())
+@given(
+    data=st.data(),
+    action=st.sampled_from(["create", "update"]),
+    by_email=st.booleans(),
+    money=st.sampled_from([None, ".", ","]),
+)
 def test_prepare_chunk_accepts_or_rejects_every_record_exactly_once(
-    data_format: str, data: st.DataObject, action: str, by_email: bool
+    data_format: str, data: st.DataObject, action: str, by_email: bool, money: str | None
 ) -> None:
+    """Also with money in major units (each row by its currency), either decimal mark."""
     chunk = data.draw(frames(data_format))
     match_by = {"contact": "email"} if by_email and FORMATS[data_format].has_contact else {}
     options = RunOptions(data_format=data_format, action=action, match_by=match_by)
+    mapping = None if money is None else _major_units(chunk, data_format, money)
     try:
-        result = prepare_chunk(chunk, None, options)
+        result = prepare_chunk(chunk, mapping, options)
     except InputError as error:  # columns no row could do without: a file-level refusal
         refusal = str(error)
     else:
