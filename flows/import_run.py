@@ -14,10 +14,11 @@ from prefect.client.schemas.objects import State
 from flows.reporting import bad_input, reported
 from flows.tasks import TASK_STEPS, file_logger, prepare_batches
 from pipelines.errors import InputError
-from pipelines.load.ledger import new_run_id
-from pipelines.load.run import LedgerKey, ledger_key, load_prepared
+from pipelines.load.importing import import_file
+from pipelines.load.run import LedgerKey, load_prepared
 from pipelines.load.settings import ImportSettings
-from pipelines.outputs.run_folder import RunFolder, release
+from pipelines.outputs.run_folder import RunFolder
+from pipelines.read.errors import ExportError
 from pipelines.transform.job import PreparedRun
 from pipelines.transform.options import RunOptions
 
@@ -30,24 +31,25 @@ def import_source(
     out_dir: str | None = None,
     key: LedgerKey | None = None,
 ) -> dict[str, Any] | State:
-    """Prepare and load one export; its report, or a Failed state holding bad input's error.
+    """Prepare and load one export on task steps; its report, or a Failed state for bad input.
 
     `key` saves hashing a source the caller has hashed already. A failed Kindful job raises
     ImportFailed after the report is written and published.
     """
     try:
-        key = key or ledger_key(source, options, settings)
-    except InputError as error:
+        result, summary = import_file(
+            source,
+            options,
+            settings,
+            out_dir=out_dir,
+            key=key,
+            prepare=prepare_batches,
+            steps=TASK_STEPS,
+            logger=file_logger(source),
+        )
+    except (InputError, ExportError) as error:
         return bad_input(error, source)
-    run_id = new_run_id()
-    folder = settings.run_folder(run_id, out_dir)
-    try:
-        prepared = prepare_batches(source, options, folder.path, settings.batch_rows)
-        if prepared.failure is not None:
-            return bad_input(prepared.failure, source)
-        return load_and_report(source, key, prepared, options, settings, run_id, folder)
-    finally:
-        release(folder)
+    return reported(source, result, summary.get("reasons", {}))
 
 
 def load_and_report(

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.errors import KindfulEtlError
+from pipelines.errors import KindfulEtlError, internal_error
 from pipelines.kindful.errors import KindfulRejected
 from pipelines.kindful.models import ImportResult
 from pipelines.kindful.pacing import JobPacer, PollPlan
@@ -41,6 +41,7 @@ from pipelines.load.reconcile import (
 )
 from pipelines.load.settings import ImportSettings
 from pipelines.outputs.batches import Batch
+from pipelines.outputs.report_html import write_report
 from pipelines.outputs.run_folder import RunFolder, keep_run_files
 from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.staging.s3 import StagedObject, ensure_bucket, s3_client
@@ -351,6 +352,10 @@ def load_prepared(
                 report["status"] = "failed"
             report["out_dir"] = folder.location
             write_reconciliation(folder.path, report, outcomes)
+            try:
+                write_report(folder.path)
+            except Exception as error:  # the page is a view of the record, never the record
+                logger.warning("report.html not written: %s", internal_error(error))
             keep_run_files(folder, settings.staging, settings.aws_credentials)
             ledger.finish_run(run_id, report["status"], report)
     finally:

@@ -211,7 +211,7 @@ def _groups(keys: pd.DataFrame, rows: pd.Series, cap: int = ROW_LIST_CAP) -> lis
     row = numbered["_row"].to_numpy()
     starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (row[1:] != row[:-1] + 1)])
     starts = starts[starts < len(row)]
-    ends = np.r_[starts[1:], len(row)] - 1
+    ends = np.r_[starts[1:], len(row)][: len(starts)] - 1
     ranges = pd.DataFrame({"_key": key[starts], "first": row[starts], "last": row[ends]})
     listed = ranges[ranges.groupby("_key").cumcount() < cap]
     listed_rows = (listed["last"] - listed["first"] + 1).groupby(listed["_key"]).sum()

@@ -499,3 +499,13 @@ def test_chromium_renders_the_figures(
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1200, 1600)
     assert len(data) > 30_000  # a drawn page, not a blank one (a blank 1200x1600 PNG is ~6 KB)
+
+
+def test_findings_that_name_no_row_at_all_are_counted_without_row_numbers(tmp_path: Path) -> None:
+    write_csv_rows(
+        tmp_path / "findings.csv",
+        ["source_row", "batch", "job_id", "code", "description", "dropped"],
+        [["", "batch-00001", "", "request_refused", "refused", "yes"]] * 2,
+    )
+    page = write_report(tmp_path).read_text()
+    assert "request_refused" in page
