@@ -25,8 +25,7 @@ from pipelines.mapping.spec import (
 )
 from pipelines.mapping.suggest import SAMPLE_ROWS, suggest_mapping
 from pipelines.normalize.frame import normalize_frame
-from pipelines.read.errors import ExportError
-from pipelines.read.export import display_name, iter_export
+from pipelines.read.export import display_name, first_rows
 from pipelines.transform.ids import IdAssigner
 from pipelines.transform.options import RunOptions, resolve_options
 from pipelines.transform.prepare import PreparedChunk, prepare_chunk
@@ -34,13 +33,6 @@ from schemas.columns import ImportFormat
 
 _NAME_WIDTH = 24
 _VALUE_WIDTH = 32
-
-
-def _first_rows(source: str, rows: int) -> pd.DataFrame:
-    """The export's first `rows` records (an empty frame with the headers when it has none)."""
-    for chunk in iter_export(source, chunk_rows=rows):
-        return chunk
-    raise ExportError(f"cannot read {display_name(source)}: no header row")
 
 
 @click.group("mapping", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,7 +53,7 @@ def suggest(source: str, data_format: str | None, output: str | None, force: boo
     preset (Classy, Stripe, PayPal) start from that preset, skip rules included, fitted to the
     layout of the export the headers match; stderr names the preset and the layout.
     """
-    sample = _first_rows(source, SAMPLE_ROWS)
+    sample = first_rows(source, SAMPLE_ROWS)
     suggested = suggest_mapping(sample, data_format, display_name(source))
     said = []  # for stderr once the mapping is out (bad input ends with its one line only)
     if suggested.preset is not None and suggested.layout is not None:
@@ -103,7 +95,7 @@ def check(mapping_path: str, source: str, rows: int, data_format: str | None) ->
     mapping = load_mapping(mapping_path)
     fmt = resolve_format(data_format, mapping)
     options = resolve_options(fmt.name, mapping)
-    chunk = _first_rows(source, rows)
+    chunk = first_rows(source, rows)
     prepared = prepare_chunk(chunk, mapping, options, IdAssigner(fmt, options.source_system))
     mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
     values = normalize_frame(mapped.frame, fmt, mapped.units, options, mapped.decimal).frame

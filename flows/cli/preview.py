@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -20,47 +18,13 @@ import click
 from flows.cli.errors import Command
 from flows.cli.options import source_options
 from pipelines.errors import InputError
-from pipelines.kindful.client import KindfulClient
-from pipelines.load.settings import ImportSettings, state_home
+from pipelines.load.settings import state_home
+from pipelines.preview.client import preview_client
 from pipelines.preview.plan import preview_export
 from pipelines.preview.report import PreviewResult, write_preview
 from pipelines.transform.options import resolve_run
 
 SHOWN_ROWS = 10  # the first rows' verdicts printed; the rest are in preview.csv
-
-
-@contextmanager
-def preview_client() -> Iterator[KindfulClient]:
-    """A client for the configured Kindful, else for the embedded sandbox's saved state."""
-    if ImportSettings.configured():
-        with KindfulClient.from_env() as client:
-            yield client
-        return
-    from pydantic import SecretStr
-
-    from pipelines.embedded.defaults import EMBEDDED_TOKEN
-    from pipelines.kindful.settings import KindfulSettings
-    from sandbox.serve import running_sandbox
-
-    db = state_home() / "sandbox.db"
-    # No state yet: an empty in-memory Kindful, so a preview never creates the state folder.
-    where = str(db) if db.exists() else "an empty Kindful (no sandbox.db yet)"
-    click.echo(
-        "No Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset): previewing against "
-        f"the embedded sandbox Kindful, {where}. Nothing is written.",
-        err=True,
-    )
-    with (
-        running_sandbox(
-            token=EMBEDDED_TOKEN,
-            db=str(db) if db.exists() else None,
-            faults={"hold_jobs": True},
-        ) as sandbox,
-        KindfulClient(
-            KindfulSettings(token=SecretStr(sandbox.token), base_url=sandbox.base_url)
-        ) as client,
-    ):
-        yield client
 
 
 def default_out_dir() -> Path:
@@ -119,7 +83,7 @@ def run_preview(
     )
     if "://" not in source and not Path(source).exists():
         raise InputError(f"source not found: {source}")
-    with preview_client() as client:
+    with preview_client(notice=lambda line: click.echo(line, err=True)) as client:
         result = preview_export(source, client, options, options.mapping)
     csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
     print_preview(result, csv_path)

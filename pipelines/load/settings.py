@@ -7,8 +7,11 @@ default builds these settings for its own local servers.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,3 +77,56 @@ class ImportSettings:
             staging=StagingSettings.from_env(),
             ledger=default_ledger(),
         )
+
+
+EMBEDDED_NOTICE = (
+    "No Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset): running against "
+    "the embedded sandbox Kindful and a local S3. Nothing is sent to Kindful."
+)
+
+
+@contextmanager
+def chosen_settings(
+    *,
+    real: bool | None = None,
+    kindful: dict[str, Any] | None = None,
+    staging_uri: str | None = None,
+    url_expiry: int | None = None,
+    keep_staged: bool = False,
+    ledger: str | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    notice: Callable[[str], None] | None = None,
+) -> Iterator[ImportSettings]:
+    """An import's settings: the real Kindful's, else the embedded default's servers.
+
+    `real` None: real when the environment configures a Kindful (`ImportSettings.configured`).
+    Real settings read the environment, `kindful` overriding KindfulSettings fields (the CLI's
+    --kindful-base-url, a token from a Prefect block). Otherwise moto and the sandbox Kindful
+    run, state in `state_home()`, until the block ends; `notice` is told so (EMBEDDED_NOTICE).
+    """
+    if not (ImportSettings.configured() if real is None else real):
+        from pipelines.embedded.defaults import embedded_settings
+
+        if notice is not None:
+            notice(EMBEDDED_NOTICE)
+        with embedded_settings(state_home()) as settings:
+            staging = dataclasses.replace(
+                settings.staging,
+                keep_objects=keep_staged,
+                url_expiry_seconds=url_expiry or settings.staging.url_expiry_seconds,
+            )
+            yield dataclasses.replace(
+                settings, staging=staging, batch_rows=batch_rows, ledger=ledger or settings.ledger
+            )
+        return
+    staging_overrides: dict[str, Any] = {"keep_objects": keep_staged}
+    if staging_uri:
+        staging_overrides["uri"] = staging_uri
+    if url_expiry:
+        staging_overrides["url_expiry_seconds"] = url_expiry
+    yield ImportSettings(
+        kindful=KindfulSettings.from_env(**(kindful or {})),
+        staging=StagingSettings.from_env(**staging_overrides),
+        ledger=ledger or default_ledger(),
+        batch_rows=batch_rows,
+    )

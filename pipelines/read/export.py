@@ -35,6 +35,7 @@ from pipelines.staging.safe_urls import safe_url
 __all__ = [
     "ByteSource",
     "display_name",
+    "first_rows",
     "iter_export",
     "open_source_bytes",
     "read_export",
@@ -86,6 +87,13 @@ def iter_export(
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValueError("chunk_rows must be a positive integer")
     return _frames(uri, chunk_rows, sheet, limits or Limits.from_env())
+
+
+def first_rows(uri: str, rows: int) -> pd.DataFrame:
+    """The export's first (at most) `rows` records; an empty frame with the headers if none."""
+    for chunk in iter_export(uri, chunk_rows=rows):
+        return chunk
+    raise ExportError(f"cannot read {display_name(uri)}: no header row")
 
 
 @contextlib.contextmanager

@@ -114,7 +114,7 @@ class Asked(TypedDict, total=False):
     """`resolve_run`'s keywords: a run's options as asked for, before they are resolved."""
 
     data_format: str | None
-    mapping: str | Path | None
+    mapping: str | Path | Mapping | None
     action: str | None
     match_by: dict[str, str] | Sequence[str] | None
     source_timezone: str | None
@@ -124,7 +124,7 @@ class Asked(TypedDict, total=False):
 
 def resolve_run(
     data_format: str | None = None,
-    mapping: str | Path | None = None,
+    mapping: str | Path | Mapping | None = None,
     *,
     action: str | None = None,
     match_by: dict[str, str] | Sequence[str] | None = None,
@@ -134,10 +134,14 @@ def resolve_run(
 ) -> RunOptions:
     """A run's options from what it was asked (None: the mapping's, else the default).
 
-    `mapping` is a mapping file's path, loaded here; `match_by` a dict or the command line's
-    `KEY=VALUE` pairs. InputError, one line, on any bad setting.
+    `mapping` is a mapping file's path, loaded here, or a Mapping loaded already (a notebook's,
+    edited in memory); `match_by` a dict or the command line's `KEY=VALUE` pairs. InputError,
+    one line, on any bad setting.
     """
-    loaded = load_mapping(mapping) if mapping else None
+    if isinstance(mapping, Mapping):
+        loaded: Mapping | None = mapping
+    else:
+        loaded = load_mapping(mapping) if mapping else None
     fmt = resolve_format(data_format, loaded)
     return resolve_options(
         fmt.name,
