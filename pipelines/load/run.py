@@ -43,6 +43,7 @@ from pipelines.load.settings import ImportSettings
 from pipelines.outputs.batches import Batch
 from pipelines.outputs.report_html import write_report
 from pipelines.outputs.run_folder import RunFolder, keep_run_files
+from pipelines.progress import NO_PROGRESS, Progress
 from pipelines.read.fingerprints import settings_fingerprint, source_content_hash
 from pipelines.staging.s3 import StagedObject, ensure_bucket, s3_client
 from pipelines.transform.job import PreparedRun, strip_query
@@ -148,6 +149,10 @@ class _Run:
     steps: LoadSteps
     logger: Logger
     batch_total: int = 0
+    progress: Progress = NO_PROGRESS
+    staged: int = 0  # batches uploaded, submitted (or resumed), over: what `progress` hears
+    submitted: int = 0
+    complete: int = 0
     pacer: JobPacer = field(init=False)
 
     def __post_init__(self) -> None:
@@ -165,6 +170,19 @@ class _Run:
             rows=batch.rows,
             status=status,
             **fields,
+        )
+
+    def counted(self, *, staged: int = 0, submitted: int = 0, complete: int = 0) -> None:
+        """Batches that got this far (each counted once), then tell `progress`."""
+        self.staged += staged
+        self.submitted += submitted
+        self.complete += complete
+        self.progress.batches(
+            written=self.batch_total,
+            staged=self.staged,
+            submitted=self.submitted,
+            complete=self.complete,
+            total=self.batch_total,
         )
 
     def cleanup(self, staged: StagedObject | None) -> None:
@@ -208,18 +226,22 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
         resumed = True
         run.record(batch, SUBMITTED, job_id=job_id, s3_key=prior.s3_key)
         logger.info("%s: resuming job %s from run %s", batch.name, job_id, prior.run_id)
+        run.counted(staged=1, submitted=1)
     else:
         resumed = False
         staged = step.stage(run.settings, run.run_id, batch)
         run.record(batch, STAGED, s3_key=staged.key)
+        run.counted(staged=1)
         try:
             job_id = step.submit(run.settings, run.options, staged)
         except KindfulRejected as refusal:
             return _refused(run, batch, staged, refusal)
         run.record(batch, SUBMITTED, job_id=job_id, s3_key=staged.key)
+        run.counted(submitted=1)
         logger.info(
             "%s of %d: %d rows submitted as job %s", batch.name, run.batch_total, batch.rows, job_id
         )
+    run.progress.waiting(batch.name, job_id)
     started = time.monotonic()
     result = step.await_job(run.settings, job_id, None if resumed else run.pacer.plan(batch.rows))
     if result.succeeded and not resumed:
@@ -230,6 +252,7 @@ def _import_batch(run: _Run, batch: Batch) -> BatchOutcome:
         staged = staged or step.stage(run.settings, run.run_id, batch)
         job_id = step.submit(run.settings, run.options, staged)
         run.record(batch, SUBMITTED, job_id=job_id, s3_key=staged.key)
+        run.progress.waiting(batch.name, job_id)
         result = step.await_job(run.settings, job_id, None)
         resubmitted = True
     if result.succeeded:
@@ -300,12 +323,14 @@ def load_prepared(
     folder: RunFolder,
     steps: LoadSteps | None = None,
     logger: Logger | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Stage, submit, poll and reconcile a prepared export's batches, serially and in order.
 
     Writes reconciliation.json and findings.csv, keeps the run files where `folder` says (a
     remote run's are uploaded) and records the run's end in the ledger, whatever happens. The
-    caller releases the folder when it no longer needs the local copies.
+    caller releases the folder when it no longer needs the local copies. `progress` hears
+    `batches` as each batch is staged, submitted and over, and `waiting` for each job.
     """
     logger = logger or logging.getLogger(__name__)
     ledger = Ledger(settings.ledger)
@@ -331,16 +356,19 @@ def load_prepared(
             steps or LoadSteps(),
             logger,
             batch_total=len(prepared.batches),
+            progress=progress or NO_PROGRESS,
         )
         outcomes: list[BatchOutcome] = []
         busy: str | None = None
         try:
+            run.counted()
             for batch in prepared.batches:
                 try:
                     outcomes.append(_load_batch(run, batch))
                 except AccountBusy as error:  # the next run resumes here
                     busy = str(error)
                     break
+                run.counted(complete=1)
         finally:
             report = run_report(
                 run_id=run_id,

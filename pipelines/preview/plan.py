@@ -19,6 +19,8 @@ from pipelines.preview.kindful_state import EMAIL_EXIST_MAX, read_kindful_state
 from pipelines.preview.match_index import Matching
 from pipelines.preview.report import PreviewResult
 from pipelines.preview.verdicts import PREVIEW_COLUMNS, Line, rejected_lines, verdict_lines
+from pipelines.progress import NO_PROGRESS, Progress
+from pipelines.read.meter import ReadMeter, metered
 from pipelines.staging.safe_urls import safe_url
 from pipelines.transform.options import RunOptions
 from pipelines.transform.prepare import PreparedChunk, prepare_export
@@ -35,21 +37,46 @@ def preview_prepared(
     *,
     source: str = "",
     email_exist_max: int = EMAIL_EXIST_MAX,
+    progress: Progress | None = None,
 ) -> PreviewResult:
-    """Verdicts for prepared chunks (accepted rows and rejects) against Kindful's state."""
+    """Verdicts for prepared chunks (accepted rows and rejects) against Kindful's state.
+
+    `progress` hears `reading` after each chunk (no bytes: the chunks' source is not known
+    here) and `judging` before and after the rows are judged.
+    """
+    return _preview(chunks, options, client, source, email_exist_max, progress, None)
+
+
+def _preview(
+    chunks: Iterable[PreparedChunk],
+    options: RunOptions,
+    client: KindfulClient,
+    source: str,
+    email_exist_max: int,
+    progress: Progress | None,
+    meter: ReadMeter | None,
+) -> PreviewResult:
+    progress = progress or NO_PROGRESS
     matching = Matching.for_run(options)
     record = matching.activity.kind if matching.activity else "contact"
     wanted = matching.columns
     # Only the columns matching needs are kept, so a big export stays small in memory.
     frames: list[pd.DataFrame] = []
     lines: list[Line] = []
-    rows_read = 0
+    rows_read = rows_rejected = 0
     for chunk in chunks:
         rows_read += chunk.rows_read
+        rows_rejected += len(chunk.rejected_rows)
         lines += rejected_lines(chunk.rejects, record)
         frames.append(chunk.accepted[[c for c in chunk.accepted.columns if c in wanted]])
+        if meter is None:
+            progress.reading(0, None, rows_read, rows_rejected)
+        else:
+            progress.reading(meter.bytes_read, meter.bytes_total, rows_read, rows_rejected)
+    progress.judging(0, rows_read)
     state = read_kindful_state(frames, options, matching, client, email_exist_max)
     lines += verdict_lines(frames, options, matching, state)
+    progress.judging(rows_read, rows_read)
     frame = pd.DataFrame(lines, columns=list(PREVIEW_COLUMNS))
     frame = frame.sort_values("source_row", kind="stable", ignore_index=True)
     result = PreviewResult(
@@ -74,7 +101,12 @@ def preview_export(
     *,
     chunk_rows: int = 100_000,
     email_exist_max: int = EMAIL_EXIST_MAX,
+    progress: Progress | None = None,
 ) -> PreviewResult:
-    """Prepare `source` as `import` would and say what importing it would do to each row."""
-    chunks = prepare_export(source, mapping, options, chunk_rows=chunk_rows)
-    return preview_prepared(chunks, options, client, source=source, email_exist_max=email_exist_max)
+    """Prepare `source` as `import` would and say what importing it would do to each row.
+
+    `progress` hears `reading` after each chunk, then `judging` (pipelines/progress.py).
+    """
+    with metered() as meter:
+        chunks = prepare_export(source, mapping, options, chunk_rows=chunk_rows)
+        return _preview(chunks, options, client, source, email_exist_max, progress, meter)

@@ -28,6 +28,7 @@ from pipelines.read.csv_files import _csv_frames
 from pipelines.read.errors import ExportError, _export_errors
 from pipelines.read.json_lines import _json_columns, _JsonColumns, _jsonl_frames
 from pipelines.read.limits import Limits
+from pipelines.read.meter import current_meter
 from pipelines.read.source import _Counted, _open_binary, _open_source
 from pipelines.read.xlsx_files import _xlsx_frames
 from pipelines.staging.safe_urls import safe_url
@@ -125,10 +126,13 @@ def _frames(
 ) -> Iterator[pd.DataFrame]:
     """Open `uri`, route it to the right reader, and turn every failure into an ExportError."""
     name = display_name(uri)
+    meter = current_meter()  # progress: the bytes this read consumes (pipelines/read/meter.py)
     with _export_errors(name):
         try:
             with contextlib.ExitStack() as stack:
                 source = _open_source(uri, name, stack, limits)
+                if meter is not None and not meter.attach(source, chunked=chunk_rows is not None):
+                    meter = None  # the block's meter measures another export
                 if source.kind == "xlsx":
                     yield from _xlsx_frames(source, name, chunk_rows, sheet, stack, limits)
                 elif source.kind == "jsonl":
@@ -139,6 +143,8 @@ def _frames(
                         columns = _json_columns(source.text_stream(), name, limits)
                         stack.close()
                         source = _open_source(uri, name, stack, limits)
+                        if meter is not None:
+                            meter.attach(source, chunked=True, again=True)  # the second pass
                         if source.kind != "jsonl":
                             raise ExportError(
                                 f"cannot read {name}: the file changed while it was read"

@@ -157,13 +157,18 @@ def _read_head(stream: _Readable, size: int) -> bytes:
 
 
 class _Counted:
-    """The source's bytes as stored, refused once more than the input limit has been read."""
+    """The source's bytes as stored, refused once more than the input limit has been read.
+
+    `count` is also what progress reports as bytes read, against `total` (the stored size,
+    when `_stored_size` can tell it).
+    """
 
     def __init__(self, raw: _Readable, name: str, limits: Limits) -> None:
         self._raw = raw
         self._name = name
         self._limits = limits
         self.count = 0
+        self.total: int | None = None
 
     def read(self, size: int = -1, /) -> bytes:
         data = self._raw.read(size) or b""
@@ -171,6 +176,25 @@ class _Counted:
         if self.count > self._limits.input_bytes:
             _check_input_size(self.count, self._name, self._limits)
         return data
+
+
+def _stored_size(uri: str, stream: object) -> int | None:
+    """The source's size as stored, when known without another request: a local file's size,
+    an S3 object's ContentLength (smart_open learns it on the first read), an http response's
+    Content-Length unless a content coding makes it count other bytes than those read."""
+    if _is_local(uri):
+        try:
+            return os.stat(_local_path(uri)).st_size
+        except OSError:  # pragma: no cover - it was opened a moment ago
+            return None
+    length = getattr(getattr(stream, "_raw_reader", None), "_content_length", None)
+    if isinstance(length, int):  # smart_open's S3 Reader (a private attribute: best effort)
+        return length
+    headers = getattr(stream, "headers", None)  # urllib3's response (open_http)
+    if headers is not None and not headers.get("content-encoding"):
+        value = str(headers.get("content-length") or "")
+        return int(value) if value.isdigit() else None
+    return None
 
 
 class _Inflated:
@@ -594,8 +618,10 @@ class _Source:
         decoded: io.BufferedReader[_Scanned] | None = None,
         head_text: str = "",
         complete: bool = False,
+        counted: _Counted | None = None,
     ) -> None:
         self.kind = kind
+        self.counted = counted  # the bytes as stored, as counted: what progress reports
         self.binary = binary  # xlsx: the (decompressed) bytes
         self.local_path = local_path  # xlsx: a seekable local file openpyxl can open directly
         self.decoded = decoded  # csv/jsonl: the whole file re-encoded as UTF-8, BOM removed
@@ -625,8 +651,10 @@ def _open_source(uri: str, name: str, stack: contextlib.ExitStack, limits: Limit
 
     Bytes in and, for gzip, bytes out are counted against the limits as they stream.
     """
-    raw = _Counted(stack.enter_context(_open_binary(uri, name, limits)), name, limits)
+    binary = stack.enter_context(_open_binary(uri, name, limits))
+    raw = _Counted(binary, name, limits)
     head = _read_head(raw, _HEAD_BYTES)
+    raw.total = _stored_size(uri, binary)  # after a first read: smart_open knows it by then
     stream: io.RawIOBase = _Prefixed(head, raw)
     gzipped = head.startswith(_GZIP_MAGIC)
     if gzipped:
@@ -640,7 +668,7 @@ def _open_source(uri: str, name: str, stack: contextlib.ExitStack, limits: Limit
 
     if head.startswith(_ZIP_MAGIC):
         local = _local_path(uri) if _is_local(uri) and not gzipped else None
-        return _Source("xlsx", binary=stream, local_path=local)
+        return _Source("xlsx", binary=stream, local_path=local, counted=raw)
     if head.startswith(_OLE2_MAGIC) or ext == "xls":
         raise ExportError(
             f"cannot read {name}: legacy .xls workbooks are not supported; save it as .xlsx or CSV"
@@ -665,4 +693,4 @@ def _open_source(uri: str, name: str, stack: contextlib.ExitStack, limits: Limit
             f"cannot read {name}: JSON arrays are not supported; export JSON lines instead"
         )
     kind: Kind = "jsonl" if ext in {"jsonl", "ndjson"} or first == "{" else "csv"
-    return _Source(kind, decoded=decoded, head_text=head_text, complete=complete)
+    return _Source(kind, decoded=decoded, head_text=head_text, complete=complete, counted=raw)

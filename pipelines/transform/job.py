@@ -13,7 +13,9 @@ from typing import Any, Unpack
 from pipelines.errors import InputError
 from pipelines.outputs.batches import Batch, BatchWriter
 from pipelines.outputs.validation_files import OutputWriter
+from pipelines.progress import NO_PROGRESS, PlainProgress, Progress
 from pipelines.read.errors import ExportError
+from pipelines.read.meter import metered
 from pipelines.staging.safe_urls import safe_url
 from pipelines.transform.options import Asked, RunOptions, resolve_run
 from pipelines.transform.prepare import prepare_export
@@ -31,6 +33,7 @@ def validate_export(
     options: RunOptions | None = None,
     chunk_rows: int = 100_000,
     mapping_path: str | None = None,
+    progress: Progress | None = None,
     **asked: Unpack[Asked],
 ) -> dict[str, Any]:
     """Write normalized.csv, rejects.csv, warnings.csv and summary.json; return the summary.
@@ -38,12 +41,18 @@ def validate_export(
     `options` as the command resolved them; a caller with loose choices passes them instead,
     as `resolve_run`'s keywords (`data_format=...`; `mapping_path=...` names the mapping).
     Once reading starts, a failure leaves none of the four in `out_dir` (no partial file).
+    `progress` hears `reading` after each chunk (pipelines/progress.py).
     """
     if options is None:
         options = resolve_run(**({"mapping": mapping_path} | asked))
-    with OutputWriter(out_dir) as writer:  # a failure partway leaves no output files
+    progress = progress or NO_PROGRESS
+    # a failure partway leaves no output files
+    with OutputWriter(out_dir) as writer, metered() as meter:
         for chunk in prepare_export(source, options.mapping, options, chunk_rows=chunk_rows):
             writer.write(chunk)
+            progress.reading(
+                meter.bytes_read, meter.bytes_total, writer.rows_read, writer.rows_rejected
+            )
         return writer.close(**summary_fields(source, options))
 
 
@@ -80,26 +89,36 @@ def prepare_run(
     out_dir: Path,
     batch_rows: int,
     logger: logging.Logger | logging.LoggerAdapter[Any] = _LOG,
+    *,
+    progress: Progress | None = None,
 ) -> PreparedRun:
-    """Read, map, normalize and validate the export; write the run files and the batches."""
+    """Read, map, normalize and validate the export; write the run files and the batches.
+
+    Progress for long runs, counts only (`reading` and `batches(written=)` after each chunk)
+    goes to `progress`, or else as plain "progress: ..." lines to `logger`, one every few
+    seconds and a last one (a Prefect flow run's log).
+    """
+    shown = progress or PlainProgress(logger.info)
     batch_writer = BatchWriter(out_dir / "batches", batch_rows)
-    with OutputWriter(out_dir) as writer:  # leaving it without `close` leaves no run files
+    # leaving the writer without `close` leaves no run files
+    with OutputWriter(out_dir) as writer, metered() as meter:
         try:
             for chunk in prepare_export(source, options.mapping, options):
                 writer.write(chunk)
                 batch_writer.add(chunk.accepted)
-                # Progress for long runs: counts only, never values.
-                logger.info(
-                    "progress: %d rows read, %d rejected, %d batches written",
-                    writer.rows_read,
-                    writer.rows_rejected,
-                    len(batch_writer.batches),
+                shown.batches(written=len(batch_writer.batches))
+                shown.reading(
+                    meter.bytes_read, meter.bytes_total, writer.rows_read, writer.rows_rejected
                 )
+            batch_writer.close()
+            shown.batches(written=len(batch_writer.batches))
         except (InputError, ExportError) as error:
             # No traceback in the logs, and no partial batches that look like a run's.
             batch_writer.discard()
             return PreparedRun({}, [], error=str(error), failure=error)
-        batch_writer.close()
+        finally:
+            if progress is None:
+                shown.done()  # the plain renderer is this function's own: its last line
         summary = writer.close(**summary_fields(source, options))
     logger.info(
         "read %d rows: %d accepted, %d rejected, %d batches",
