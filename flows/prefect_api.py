@@ -1,97 +1,69 @@
-"""A Prefect API for one command: the configured server, else a temporary one of our own.
+"""Which Prefect API an ad-hoc command records its runs in, and `kindful-etl server`.
 
-Without PREFECT_API_URL, Prefect starts a temporary server in a child process that it stops only
-from `atexit`: a SIGTERM (a container stop, a Prefect cancellation) or a SIGKILL left it running,
-~225 MB each. This module starts that server itself, with the kernel told to end it when its
-parent dies (PR_SET_PDEATHSIG), and stops it in a `finally` (see flows.cli.stopping for signals).
+An analyst's `kindful-etl import` runs many times a day; starting a temporary Prefect server
+for each cost ~20 s of a ~25 s run and recorded nothing anyone could look at afterwards. So a
+command uses Prefect only where it gives something: the server PREFECT_API_URL names, else the
+local one `kindful-etl server` runs on the state folder (its UI shows every later run there).
+With neither, the import runs its steps as plain Python (pipelines.load.importing) and records
+the run in the ledger and its run folder only.
 """
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import inspect
+import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import httpx
 
-PR_SET_PDEATHSIG = 1
+SERVER_FILE = "server.json"  # in <state folder>/prefect/: the local server's URL and pid
 
 
-def _die_with_parent(parent: int) -> None:
-    """In the child, before exec: the kernel sends SIGTERM when the parent dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
+def local_server_file(home: Path) -> Path:
+    return home / "prefect" / SERVER_FILE
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _healthy(url: str, timeout: float = 0.5) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def configured_api(home: Path) -> str | None:
+    """PREFECT_API_URL, else the URL of a live `kindful-etl server` on this state folder."""
+    if url := os.environ.get("PREFECT_API_URL"):
+        return url
+    try:
+        recorded = json.loads(local_server_file(home).read_text())
+        url = str(recorded["url"])
+        os.kill(int(recorded["pid"]), 0)  # gone: the file is stale
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url if _healthy(url) else None
 
 
 @contextmanager
-def prefect_api() -> Iterator[None]:
-    """The configured Prefect API, else a private temporary server that dies with this process."""
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_HOME,
-        get_current_settings,
-        temporary_settings,
-    )
+def prefect_api(url: str) -> Iterator[None]:
+    """Runs in this block record in the Prefect API at `url`; queued logs are sent at the end."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    if PREFECT_API_URL.value():
-        yield
-        return
-    PREFECT_HOME.value().mkdir(parents=True, exist_ok=True)  # where the server's database goes
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        **get_current_settings().to_environment_variables(exclude_unset=True),
-        # As Prefect's own temporary server: no UI, the ephemeral server's settings.
-        "PREFECT_UI_ENABLED": "0",
-        "PREFECT__SERVER_EPHEMERAL": "1",
-        "PREFECT__SERVER_FINAL": "1",
-    }
-    parent = os.getpid()
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app"),
-            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "error"),
-            *("--lifespan", "on"),
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=lambda: _die_with_parent(parent),  # noqa: PLW1509 - only prctl, no locks
-    )
-    try:
-        _wait_healthy(server, url)
-        with temporary_settings({PREFECT_API_URL: url}):
-            try:
-                yield
-            finally:
-                _drain()
-    finally:
-        server.terminate()
+    with temporary_settings({PREFECT_API_URL: url}):
         try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            yield
+        finally:
+            _drain()
 
 
 def _drain() -> None:
-    """Send the logs and events still queued before the server goes (as Prefect's harness)."""
+    """Send the logs and events still queued before the command exits."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
     from prefect.utilities.asyncutils import run_coro_as_sync
@@ -109,17 +81,50 @@ def _drain() -> None:
         run_coro_as_sync(drain())
 
 
-def _wait_healthy(server: subprocess.Popen[bytes], url: str) -> None:
-    timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 120)
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline:
+@contextmanager
+def serve(home: Path, port: int, started: float = 120) -> Iterator[str]:
+    """Run `prefect server start` (with its UI) on 127.0.0.1:`port`, state in <home>/prefect/.
+
+    Gives the UI's URL once the API answers, records the server for later commands, and
+    stops it (and forgets it) when the block ends, however it ends.
+    """
+    prefect_home = home / "prefect"
+    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_API_URL": api,
+    }
+    env.pop("PREFECT_API_URL", None)
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "prefect", "server", "start"),
+            *("--host", "127.0.0.1", "--port", str(port)),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    record = local_server_file(home)
+    try:
+        deadline = time.monotonic() + started
+        while not _healthy(api, timeout=2):
             if server.poll() is not None:
-                raise RuntimeError(f"the temporary Prefect server exited ({server.returncode})")
-            try:
-                if client.get(f"{url}/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-    raise RuntimeError(f"the temporary Prefect server did not start in {timeout:.0f}s")
+                raise RuntimeError(f"prefect server start exited ({server.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Prefect server did not start in {started:.0f}s")
+            time.sleep(0.2)
+        record.write_text(json.dumps({"url": api, "pid": server.pid}))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            record.unlink()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

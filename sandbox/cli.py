@@ -12,6 +12,7 @@ from sandbox.serve import serve
 @click.option(
     "--token",
     envvar="KINDFUL_SANDBOX_TOKEN",
+    show_envvar=True,
     default=None,
     help=(
         "Accepted API token; a random one is printed if unset. Prefer the environment "

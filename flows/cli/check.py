@@ -64,11 +64,31 @@ def _checks(
 
 
 @click.command("check", cls=Command)
-@click.option("--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", help="s3://bucket/prefix/")
-@click.option("--kindful-base-url", envvar="KINDFUL_BASE_URL", help="Kindful API base URL.")
-@click.option("--kindful-auth", envvar="KINDFUL_AUTH", type=click.Choice(["token", "bearer"]))
-@click.option("--token-block", envvar="KINDFUL_TOKEN_BLOCK", help="Prefect Secret block name.")
-@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
+@click.option(
+    "--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", show_envvar=True, help="s3://bucket/prefix/"
+)
+@click.option(
+    "--kindful-base-url", envvar="KINDFUL_BASE_URL", show_envvar=True, help="Kindful API base URL."
+)
+@click.option(
+    "--kindful-auth",
+    envvar="KINDFUL_AUTH",
+    show_envvar=True,
+    type=click.Choice(["token", "bearer"]),
+    help="How the token is sent: Kindful's Token scheme or an OAuth bearer token.",
+)
+@click.option(
+    "--token-block",
+    envvar="KINDFUL_TOKEN_BLOCK",
+    show_envvar=True,
+    help="Prefect Secret block name.",
+)
+@click.option(
+    "--ledger",
+    envvar="KINDFUL_ETL_LEDGER_URL",
+    show_envvar=True,
+    help="SQLite path or SQLAlchemy URL.",
+)
 def check_command(
     staging_uri: str | None,
     kindful_base_url: str | None,

@@ -6,6 +6,7 @@ Bad input ends with a one-line message and exit status 2, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -40,6 +41,10 @@ class LazyGroup(Group):
             "Dry run: say per row whether `import` would create, update or leave it alone, "
             "and why.",
         ),
+        "server": (
+            "flows.cli.server:server_command",
+            "Run a local Prefect server with its UI; later commands here record their runs in it.",
+        ),
         "sandbox": (
             "sandbox.cli:sandbox_command",
             "Serve a Kindful Imports API sandbox on 127.0.0.1.",
@@ -70,8 +75,20 @@ class LazyGroup(Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kindful-etl", prog_name="kindful-etl")
 def cli() -> None:
     """Move donor data into Kindful through its Imports API, every row accounted for."""
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout instead."
+)
+ledger_option = click.option(
+    "--ledger",
+    envvar="KINDFUL_ETL_LEDGER_URL",
+    show_envvar=True,
+    help="The run ledger: a SQLite path or a SQLAlchemy URL (default: <state folder>/ledger.db).",
+)
 
 
 def print_summary_table(rows: list[tuple[str, Any]]) -> None:
@@ -82,9 +99,22 @@ def print_summary_table(rows: list[tuple[str, Any]]) -> None:
 
 @cli.command()
 @source_options
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for normalized.csv, rejects.csv, warnings.csv and summary.json.",
+)
 @click.option("--fail-on-rejects", is_flag=True, help="Exit 1 when any record is rejected.")
-@click.option("--chunk-rows", default=100_000, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--chunk-rows",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows read and validated at a time (bounds memory).",
+)
+@json_option
 def validate(
     source: str,
     data_format: str | None,
@@ -97,8 +127,10 @@ def validate(
     out_dir: str,
     fail_on_rejects: bool,
     chunk_rows: int,
+    as_json: bool,
 ) -> None:
     """Normalize and validate SOURCE; write normalized, rejects, warnings and summary files."""
+    from flows.cli.progress import cli_progress
     from pipelines.transform.job import validate_export
     from pipelines.transform.options import resolve_run
 
@@ -111,7 +143,15 @@ def validate(
         day_first=day_first,
         custom_fields=custom_field,
     )
-    summary = validate_export(source, options=options, out_dir=Path(out_dir), chunk_rows=chunk_rows)
+    with cli_progress("validate") as progress:
+        summary = validate_export(
+            source, options=options, out_dir=Path(out_dir), chunk_rows=chunk_rows, progress=progress
+        )
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+        if fail_on_rejects and summary["rows_rejected"]:
+            sys.exit(1)
+        return
     click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
     print_summary_table(
         [
@@ -130,15 +170,48 @@ def validate(
 
 @cli.command("import")
 @source_options
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Run files folder.")
-@click.option("--batch-rows", default=10_000, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Run files folder (default: <state folder>/runs/<run id>/, or beside the staged batches).",
+)
+@click.option(
+    "--batch-rows",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Rows per batch file (one Kindful import job each).",
+)
 @click.option("--keep-staged", is_flag=True, help="Keep the staged S3 objects after the run.")
-@click.option("--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", help="s3://bucket/prefix/")
+@click.option(
+    "--staging-uri",
+    envvar="KINDFUL_ETL_STAGING_URI",
+    show_envvar=True,
+    help="Where batches are staged: s3://bucket/prefix/.",
+)
 @click.option("--url-expiry", type=int, help="Presigned URL lifetime, seconds (default 3600).")
-@click.option("--kindful-base-url", envvar="KINDFUL_BASE_URL", help="Kindful API base URL.")
-@click.option("--kindful-auth", envvar="KINDFUL_AUTH", type=click.Choice(["token", "bearer"]))
-@click.option("--token-block", envvar="KINDFUL_TOKEN_BLOCK", help="Prefect Secret block name.")
-@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
+@click.option(
+    "--kindful-base-url",
+    envvar="KINDFUL_BASE_URL",
+    show_envvar=True,
+    help="Kindful API base URL (the token is KINDFUL_TOKEN, never an option).",
+)
+@click.option(
+    "--kindful-auth",
+    envvar="KINDFUL_AUTH",
+    show_envvar=True,
+    type=click.Choice(["token", "bearer"]),
+    help="How the token is sent: Kindful's Token scheme or an OAuth bearer token.",
+)
+@click.option(
+    "--token-block",
+    envvar="KINDFUL_TOKEN_BLOCK",
+    show_envvar=True,
+    help="Prefect Secret block holding the Kindful token.",
+)
+@ledger_option
+@json_option
 def import_command(
     source: str,
     data_format: str | None,
@@ -157,6 +230,7 @@ def import_command(
     kindful_auth: str | None,
     token_block: str | None,
     ledger: str | None,
+    as_json: bool,
 ) -> None:
     """Import SOURCE into Kindful: validate, batch, stage on S3, submit, reconcile.
 
@@ -183,15 +257,17 @@ def import_command(
         kindful_auth=kindful_auth,
         token_block=token_block,
         ledger=ledger,
+        as_json=as_json,
     )
     sys.exit(code)
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--ledger", envvar="KINDFUL_ETL_LEDGER_URL", help="SQLite path or SQLAlchemy URL.")
-@click.option("--limit", default=30, show_default=True)
+@ledger_option
+@click.option("--limit", default=30, show_default=True, help="How many of the latest runs.")
+@json_option
 @click.pass_context
-def runs(ctx: click.Context, ledger: str | None, limit: int) -> None:
+def runs(ctx: click.Context, ledger: str | None, limit: int, as_json: bool) -> None:
     """List recent import runs from the ledger."""
     from pipelines.load.ledger import Ledger
     from pipelines.load.settings import default_ledger
@@ -201,6 +277,9 @@ def runs(ctx: click.Context, ledger: str | None, limit: int) -> None:
         return
     book = Ledger(ctx.obj)
     found = book.runs(limit)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(run) for run in found], indent=2, default=str))
+        return
     if not found:
         click.echo("no runs recorded in this ledger")
     for run in found:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import get_args
 
 import click
 import pandas as pd
@@ -29,7 +30,7 @@ from pipelines.read.export import display_name, first_rows
 from pipelines.transform.ids import IdAssigner
 from pipelines.transform.options import RunOptions, resolve_options
 from pipelines.transform.prepare import PreparedChunk, prepare_chunk
-from schemas.columns import ImportFormat
+from schemas.columns import DataFormat, ImportFormat
 
 _NAME_WIDTH = 24
 _VALUE_WIDTH = 32
@@ -42,7 +43,12 @@ def mapping_group() -> None:
 
 @mapping_group.command()
 @click.argument("source")
-@click.option("--format", "data_format", help="Kindful import format (a preset knows its own).")
+@click.option(
+    "--format",
+    "data_format",
+    type=click.Choice(get_args(DataFormat)),
+    help="Kindful import format (a preset knows its own).",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not to stdout.")
 @click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
 def suggest(source: str, data_format: str | None, output: str | None, force: bool) -> None:
@@ -84,8 +90,19 @@ def suggest(source: str, data_format: str | None, output: str | None, force: boo
 @mapping_group.command()
 @click.argument("mapping_path", metavar="MAPPING")
 @click.argument("source")
-@click.option("--rows", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--format", "data_format", help="Kindful import format (default: the mapping's).")
+@click.option(
+    "--rows",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many of the first rows to explain.",
+)
+@click.option(
+    "--format",
+    "data_format",
+    type=click.Choice(get_args(DataFormat)),
+    help="Kindful import format (default: the mapping's).",
+)
 def check(mapping_path: str, source: str, rows: int, data_format: str | None) -> None:
     """Show what MAPPING does to the first rows of SOURCE.
 

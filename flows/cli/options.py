@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import click
+
+from schemas.columns import Action, DataFormat
 
 
 def source_options(command: Any) -> Any:
@@ -13,10 +15,15 @@ def source_options(command: Any) -> Any:
         [
             click.argument("source"),
             click.option(
-                "--format", "data_format", help="Kindful import format (or the mapping's)."
+                "--format",
+                "data_format",
+                type=click.Choice(get_args(DataFormat)),
+                help="Kindful import format (default: the mapping's data_format).",
             ),
             click.option(
-                "--action", type=click.Choice(["create", "update"]), help="Default: create."
+                "--action",
+                type=click.Choice(get_args(Action)),
+                help="create (only new records) or update; default: the mapping's, else create.",
             ),
             click.option("--mapping", "mapping_path", type=click.Path(), help="YAML mapping file."),
             click.option("--match-by", multiple=True, help="KEY=VALUE, e.g. contact=email."),

@@ -17,6 +17,7 @@ import click
 
 from flows.cli.errors import Command
 from flows.cli.options import source_options
+from flows.cli.progress import cli_progress
 from pipelines.errors import InputError
 from pipelines.load.settings import state_home
 from pipelines.preview.client import preview_client
@@ -83,8 +84,11 @@ def run_preview(
     )
     if "://" not in source and not Path(source).exists():
         raise InputError(f"source not found: {source}")
-    with preview_client(notice=lambda line: click.echo(line, err=True)) as client:
-        result = preview_export(source, client, options, options.mapping)
+    with (
+        preview_client(notice=lambda line: click.echo(line, err=True)) as client,
+        cli_progress("preview") as progress,
+    ):
+        result = preview_export(source, client, options, options.mapping, progress=progress)
     csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
     print_preview(result, csv_path)
 

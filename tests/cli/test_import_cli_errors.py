@@ -13,8 +13,10 @@ from click.testing import CliRunner
 
 import flows.cli.imports
 import flows.import_export
+import flows.prefect_api
+import pipelines.load.importing
 from flows.cli.main import cli
-from pipelines.load.run import ImportFailed
+from pipelines.load.run import ImportFailed, LoadResult
 
 pytestmark = pytest.mark.slow
 SECRET = "Secretson"
@@ -75,6 +77,15 @@ def failing_flow(error: BaseException) -> Any:
     return run
 
 
+@pytest.fixture
+def prefect_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command sees a Prefect API (PREFECT_API_URL or `kindful-etl server`): the flow path."""
+    monkeypatch.setattr(flows.prefect_api, "configured_api", lambda home: "http://prefect.test/api")
+    monkeypatch.setattr(flows.prefect_api, "prefect_api", lambda url: contextlib.nullcontext())
+    monkeypatch.setattr(flows.cli.imports, "import_settings", no_settings)
+
+
+@pytest.mark.usefixtures("prefect_configured")
 def test_a_flow_that_failed_on_a_bug_is_reported_without_its_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,19 +93,43 @@ def test_a_flow_that_failed_on_a_bug_is_reported_without_its_message(
         crash()
     except ValueError as error:
         raised = error
-    monkeypatch.setattr(flows.cli.imports, "import_settings", no_settings)
     monkeypatch.setattr(flows.import_export, "import_export", failing_flow(raised))
     result = invoke(tmp_path)
     assert result.exit_code == 1
-    assert_one_line_internal_error(result.output, "kindful-etl: import failed: ")
+    assert_one_line_internal_error(result.output, "kindful-etl: error: ")
 
 
+@pytest.mark.usefixtures("prefect_configured")
 def test_a_failed_kindful_job_still_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failed = ImportFailed("import r1 failed: batch-0001: failed", {})
-    monkeypatch.setattr(flows.cli.imports, "import_settings", no_settings)
     monkeypatch.setattr(flows.import_export, "import_export", failing_flow(failed))
+    result = invoke(tmp_path)
+    assert result.exit_code == 1
+    assert (
+        result.output.strip() == "kindful-etl: import failed: import r1 failed: batch-0001: failed"
+    )
+
+
+def test_a_bug_in_an_ad_hoc_import_is_reported_without_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flows.cli.imports, "import_settings", no_settings)
+    monkeypatch.setattr(pipelines.load.importing, "import_file", crash)
+    result = invoke(tmp_path)
+    assert result.exit_code == 1
+    assert_one_line_internal_error(result.output, "kindful-etl: error: ")
+
+
+def test_a_failed_kindful_job_in_an_ad_hoc_import_says_why_and_prints_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failed_run(*args: object, **kwargs: object) -> tuple[LoadResult, dict[str, Any]]:
+        return LoadResult({}, "import r1 failed: batch-0001: failed"), {}
+
+    monkeypatch.setattr(flows.cli.imports, "import_settings", no_settings)
+    monkeypatch.setattr(pipelines.load.importing, "import_file", failed_run)
     result = invoke(tmp_path)
     assert result.exit_code == 1
     assert (

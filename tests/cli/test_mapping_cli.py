@@ -124,7 +124,7 @@ def test_check_logs_no_donor_data(caplog: pytest.LogCaptureFixture) -> None:
         ),
         (("check", STRIPE_MAPPING, STRIPE, "--format", "contact"), "disagrees with the mapping"),
         (("suggest", str(SAMPLES / "contacts.csv")), "pass --format"),
-        (("suggest", STRIPE, "--format", "gifts"), "unknown format 'gifts'"),
+        (("suggest", STRIPE, "--format", "gifts"), "'gifts' is not one of 'contact'"),
         (("suggest", "missing.csv", "--format", "contact"), "file not found"),
     ],
 )

@@ -84,7 +84,7 @@ def broken_inputs(tmp: Path) -> dict[str, tuple[Path, list[str], str]]:
         "truncated gzip": (noise, ["--format", "contact"], "cannot"),
         "missing columns": (no_amount, fmt, "missing column(s) amount_in_cents"),
         "missing file": (tmp / "nope.csv", ["--format", "contact"], "nope.csv"),
-        "unknown format": (fine, ["--format", "contact_with_llama"], "unknown format"),
+        "unknown format": (fine, ["--format", "contact_with_llama"], "is not one of 'contact'"),
         "bad timezone": (
             fine,
             ["--format", "contact", "--source-timezone", "Mars/Base"],
