@@ -71,6 +71,10 @@ class Progress:
     def done(self) -> None:
         """The run is over (called by the renderer's owner, once)."""
 
+    def abandon(self) -> None:
+        """The run failed: end the display without final counts (its error line says why)."""
+        self.done()
+
 
 NO_PROGRESS: Final = Progress()
 
@@ -205,6 +209,10 @@ class PlainProgress(Progress):
         self._done = True
         if self._pending:  # the final counts, unless the last line already said them
             self._write()
+
+    def abandon(self) -> None:
+        # A failed run ends with its one error line: no counts after it.
+        self._done = True
 
     def _changed(self, *, due: bool = True) -> None:
         if self._done:

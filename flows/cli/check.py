@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from flows.cli.errors import Command
+from flows.cli.options import target_options
 from pipelines.load.preflight import Check, check_kindful, check_ledger, check_staging
 
 
@@ -64,31 +65,7 @@ def _checks(
 
 
 @click.command("check", cls=Command)
-@click.option(
-    "--staging-uri", envvar="KINDFUL_ETL_STAGING_URI", show_envvar=True, help="s3://bucket/prefix/"
-)
-@click.option(
-    "--kindful-base-url", envvar="KINDFUL_BASE_URL", show_envvar=True, help="Kindful API base URL."
-)
-@click.option(
-    "--kindful-auth",
-    envvar="KINDFUL_AUTH",
-    show_envvar=True,
-    type=click.Choice(["token", "bearer"]),
-    help="How the token is sent: Kindful's Token scheme or an OAuth bearer token.",
-)
-@click.option(
-    "--token-block",
-    envvar="KINDFUL_TOKEN_BLOCK",
-    show_envvar=True,
-    help="Prefect Secret block name.",
-)
-@click.option(
-    "--ledger",
-    envvar="KINDFUL_ETL_LEDGER_URL",
-    show_envvar=True,
-    help="SQLite path or SQLAlchemy URL.",
-)
+@target_options
 def check_command(
     staging_uri: str | None,
     kindful_base_url: str | None,

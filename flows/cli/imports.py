@@ -1,7 +1,8 @@
 """`kindful-etl import`: pick the settings (real or embedded), run the import, print the table.
 
 Exit status: 0 complete, 1 a Kindful job failed, 2 bad input or settings (one line on stderr),
-130 stopped by Ctrl-C or SIGTERM.
+130 stopped by Ctrl-C or SIGTERM. Loaded only when the command runs (Prefect is imported only
+when a run goes through a Prefect API).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from typing import Any
 
 import click
 
+from flows.cli.errors import Command
+from flows.cli.options import json_option, source_options, target_options
 from flows.cli.stopping import Stopped, is_stop
 from pipelines.errors import InputError, KindfulEtlError
 from pipelines.load.reconcile import summary_rows
 from pipelines.load.settings import ImportSettings, chosen_settings, state_home
 from pipelines.read.errors import ExportError
-from pipelines.transform.options import RunOptions, parse_match_by, resolve_run
+from pipelines.transform.options import RunOptions
 
 EXIT_FAILED = 1
 
@@ -57,43 +60,49 @@ def import_settings(
         yield settings
 
 
-def run_import_command(
-    *,
+@click.command("import", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
+@source_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Run files folder (default: <state folder>/runs/<run id>/, or beside the staged batches).",
+)
+@click.option(
+    "--batch-rows",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Rows per batch file (one Kindful import job each).",
+)
+@click.option("--keep-staged", is_flag=True, help="Keep the staged S3 objects after the run.")
+@click.option("--url-expiry", type=int, help="Presigned URL lifetime, seconds (default 3600).")
+@target_options
+@json_option
+def import_command(
     source: str,
-    data_format: str | None,
-    action: str | None,
+    options: RunOptions,
     mapping_path: str | None,
-    match_by: tuple[str, ...],
-    source_timezone: str | None,
-    day_first: bool | None,
-    custom_fields: tuple[str, ...],
     out_dir: str | None,
     batch_rows: int,
     keep_staged: bool,
-    staging_uri: str | None,
     url_expiry: int | None,
+    staging_uri: str | None,
     kindful_base_url: str | None,
     kindful_auth: str | None,
     token_block: str | None,
     ledger: str | None,
-    as_json: bool = False,
-) -> int:
-    """Import SOURCE; return the exit status (bad input and settings raise, for the CLI's handler).
+    as_json: bool,
+) -> None:
+    """Import SOURCE into Kindful: validate, batch, stage on S3, submit, reconcile.
 
+    With no Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset) it runs against the
+    embedded sandbox and a local S3, keeping state in KINDFUL_ETL_HOME or ./.kindful-etl/.
     With a Prefect API (PREFECT_API_URL, or `kindful-etl server` on this state folder) the run
     is the import-export flow, recorded there; otherwise its steps run as plain Python.
+
+    Exit status: 0 complete, 1 a Kindful job failed, 2 bad input or settings.
     """
-    # Settle every option before anything starts, so bad input never reaches Kindful or
-    # Prefect; the flow gets this very object through use_settings instead of resolving again.
-    options = resolve_run(
-        data_format,
-        mapping_path,
-        action=action,
-        match_by=(parsed_match := parse_match_by(match_by)),
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=custom_fields,
-    )
     if "://" not in source and not Path(source).exists():
         raise InputError(f"source not found: {source}")
     with import_settings(
@@ -114,13 +123,13 @@ def run_import_command(
             if api is None:
                 report, failure = _import_plain(source, options, settings, out_dir)
             else:
-                flow_parameters = {
-                    "action": action,
+                flow_parameters = {  # what Prefect stores and shows: the options as resolved
+                    "action": options.action,
                     "mapping": mapping_path,
-                    "match_by": parsed_match,
-                    "source_timezone": source_timezone,
-                    "day_first": day_first,
-                    "custom_fields": list(custom_fields),
+                    "match_by": options.match_by,
+                    "source_timezone": options.source_timezone,
+                    "day_first": options.day_first,
+                    "custom_fields": list(options.custom_fields),
                 }
                 report, failure = _import_flow(
                     api, source, options, settings, out_dir, flow_parameters
@@ -132,12 +141,12 @@ def run_import_command(
     if failure is not None:
         click.echo(f"kindful-etl: import failed: {failure}", err=True)
     if not report:  # nothing to print: the line said it
-        return EXIT_FAILED
+        sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
         print_report(report)
-    return 0 if report["status"] == "complete" else EXIT_FAILED
+    sys.exit(0 if report["status"] == "complete" else EXIT_FAILED)
 
 
 def _import_plain(

@@ -12,12 +12,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
 from flows.cli.errors import Group
-from flows.cli.options import source_options
+from flows.cli.options import json_option, ledger_option, source_options
+
+if TYPE_CHECKING:
+    from pipelines.transform.options import RunOptions
 
 
 class LazyGroup(Group):
@@ -31,6 +34,10 @@ class LazyGroup(Group):
         "check": (
             "flows.cli.check:check_command",
             "Check the settings a real import uses: Kindful token and auth style, staging, ledger.",
+        ),
+        "import": (
+            "flows.cli.imports:import_command",
+            "Import SOURCE into Kindful: validate, batch, stage on S3, submit, reconcile.",
         ),
         "mapping": (
             "flows.cli.mapping:mapping_group",
@@ -80,17 +87,6 @@ def cli() -> None:
     """Move donor data into Kindful through its Imports API, every row accounted for."""
 
 
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout instead."
-)
-ledger_option = click.option(
-    "--ledger",
-    envvar="KINDFUL_ETL_LEDGER_URL",
-    show_envvar=True,
-    help="The run ledger: a SQLite path or a SQLAlchemy URL (default: <state folder>/ledger.db).",
-)
-
-
 def print_summary_table(rows: list[tuple[str, Any]]) -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
@@ -117,13 +113,8 @@ def print_summary_table(rows: list[tuple[str, Any]]) -> None:
 @json_option
 def validate(
     source: str,
-    data_format: str | None,
-    action: str | None,
+    options: RunOptions,
     mapping_path: str | None,
-    match_by: tuple[str, ...],
-    source_timezone: str | None,
-    day_first: bool | None,
-    custom_field: tuple[str, ...],
     out_dir: str,
     fail_on_rejects: bool,
     chunk_rows: int,
@@ -132,134 +123,28 @@ def validate(
     """Normalize and validate SOURCE; write normalized, rejects, warnings and summary files."""
     from flows.cli.progress import cli_progress
     from pipelines.transform.job import validate_export
-    from pipelines.transform.options import resolve_run
 
-    options = resolve_run(
-        data_format,
-        mapping_path,
-        action=action,
-        match_by=match_by,
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=custom_field,
-    )
     with cli_progress("validate") as progress:
         summary = validate_export(
             source, options=options, out_dir=Path(out_dir), chunk_rows=chunk_rows, progress=progress
         )
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
-        if fail_on_rejects and summary["rows_rejected"]:
-            sys.exit(1)
-        return
-    click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
-    print_summary_table(
-        [
-            ("rows read", summary["rows_read"]),
-            ("accepted", summary["rows_accepted"]),
-            ("rejected", summary["rows_rejected"]),
-            ("warnings", summary["warnings"]),
-        ]
-    )
-    for reason, count in list(summary["reasons"].items())[:10]:
-        click.echo(f"    reject  {count:>6}  {reason}")
-    click.echo(f"files in {out_dir}: normalized.csv rejects.csv warnings.csv summary.json")
+    else:
+        click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
+        print_summary_table(
+            [
+                ("rows read", summary["rows_read"]),
+                ("accepted", summary["rows_accepted"]),
+                ("rejected", summary["rows_rejected"]),
+                ("warnings", summary["warnings"]),
+            ]
+        )
+        for reason, count in list(summary["reasons"].items())[:10]:
+            click.echo(f"    reject  {count:>6}  {reason}")
+        click.echo(f"files in {out_dir}: normalized.csv rejects.csv warnings.csv summary.json")
     if fail_on_rejects and summary["rows_rejected"]:
         sys.exit(1)
-
-
-@cli.command("import")
-@source_options
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    help="Run files folder (default: <state folder>/runs/<run id>/, or beside the staged batches).",
-)
-@click.option(
-    "--batch-rows",
-    default=10_000,
-    show_default=True,
-    type=click.IntRange(1, 10_000),
-    help="Rows per batch file (one Kindful import job each).",
-)
-@click.option("--keep-staged", is_flag=True, help="Keep the staged S3 objects after the run.")
-@click.option(
-    "--staging-uri",
-    envvar="KINDFUL_ETL_STAGING_URI",
-    show_envvar=True,
-    help="Where batches are staged: s3://bucket/prefix/.",
-)
-@click.option("--url-expiry", type=int, help="Presigned URL lifetime, seconds (default 3600).")
-@click.option(
-    "--kindful-base-url",
-    envvar="KINDFUL_BASE_URL",
-    show_envvar=True,
-    help="Kindful API base URL (the token is KINDFUL_TOKEN, never an option).",
-)
-@click.option(
-    "--kindful-auth",
-    envvar="KINDFUL_AUTH",
-    show_envvar=True,
-    type=click.Choice(["token", "bearer"]),
-    help="How the token is sent: Kindful's Token scheme or an OAuth bearer token.",
-)
-@click.option(
-    "--token-block",
-    envvar="KINDFUL_TOKEN_BLOCK",
-    show_envvar=True,
-    help="Prefect Secret block holding the Kindful token.",
-)
-@ledger_option
-@json_option
-def import_command(
-    source: str,
-    data_format: str | None,
-    action: str | None,
-    mapping_path: str | None,
-    match_by: tuple[str, ...],
-    source_timezone: str | None,
-    day_first: bool | None,
-    custom_field: tuple[str, ...],
-    out_dir: str | None,
-    batch_rows: int,
-    keep_staged: bool,
-    staging_uri: str | None,
-    url_expiry: int | None,
-    kindful_base_url: str | None,
-    kindful_auth: str | None,
-    token_block: str | None,
-    ledger: str | None,
-    as_json: bool,
-) -> None:
-    """Import SOURCE into Kindful: validate, batch, stage on S3, submit, reconcile.
-
-    With no Kindful configured (KINDFUL_TOKEN / KINDFUL_BASE_URL unset) it runs against the
-    embedded sandbox and a local S3, keeping state in KINDFUL_ETL_HOME or ./.kindful-etl/.
-    """
-    from flows.cli.imports import run_import_command
-
-    code = run_import_command(
-        source=source,
-        data_format=data_format,
-        action=action,
-        mapping_path=mapping_path,
-        match_by=match_by,
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=custom_field,
-        out_dir=out_dir,
-        batch_rows=batch_rows,
-        keep_staged=keep_staged,
-        staging_uri=staging_uri,
-        url_expiry=url_expiry,
-        kindful_base_url=kindful_base_url,
-        kindful_auth=kindful_auth,
-        token_block=token_block,
-        ledger=ledger,
-        as_json=as_json,
-    )
-    sys.exit(code)
 
 
 @cli.group(invoke_without_command=True)

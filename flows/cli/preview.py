@@ -23,7 +23,7 @@ from pipelines.load.settings import state_home
 from pipelines.preview.client import preview_client
 from pipelines.preview.plan import preview_export
 from pipelines.preview.report import PreviewResult, write_preview
-from pipelines.transform.options import resolve_run
+from pipelines.transform.options import RunOptions
 
 SHOWN_ROWS = 10  # the first rows' verdicts printed; the rest are in preview.csv
 
@@ -59,40 +59,6 @@ def print_preview(result: PreviewResult, csv_path: Path) -> None:
     sys.stdout.flush()
 
 
-def run_preview(
-    *,
-    source: str,
-    data_format: str | None,
-    action: str | None,
-    mapping_path: str | None,
-    match_by: tuple[str, ...],
-    source_timezone: str | None,
-    day_first: bool | None,
-    custom_fields: tuple[str, ...],
-    out_dir: str | None,
-) -> None:
-    """Preview SOURCE and print the verdicts (errors end the command in the CLI's handler)."""
-    # Settle every option before anything starts, so bad input fails fast.
-    options = resolve_run(
-        data_format,
-        mapping_path,
-        action=action,
-        match_by=match_by,
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=custom_fields,
-    )
-    if "://" not in source and not Path(source).exists():
-        raise InputError(f"source not found: {source}")
-    with (
-        preview_client(notice=lambda line: click.echo(line, err=True)) as client,
-        cli_progress("preview") as progress,
-    ):
-        result = preview_export(source, client, options, options.mapping, progress=progress)
-    csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
-    print_preview(result, csv_path)
-
-
 @click.command("preview", cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @source_options
 @click.option(
@@ -102,29 +68,19 @@ def run_preview(
     help="Folder for preview.csv (default: <state folder>/previews/<time>-<id>/).",
 )
 def preview_command(
-    source: str,
-    data_format: str | None,
-    mapping_path: str | None,
-    action: str | None,
-    match_by: tuple[str, ...],
-    source_timezone: str | None,
-    day_first: bool | None,
-    custom_field: tuple[str, ...],
-    out_dir: str | None,
+    source: str, options: RunOptions, mapping_path: str | None, out_dir: str | None
 ) -> None:
     """Dry run: say per row whether `import` would create, update or leave it alone, and why.
 
     Reads Kindful (contacts/query, transactions/query, contacts/email_exist) and writes
     nothing to it. With no Kindful configured it reads the embedded sandbox's state.
     """
-    run_preview(
-        source=source,
-        data_format=data_format,
-        action=action,
-        mapping_path=mapping_path,
-        match_by=match_by,
-        source_timezone=source_timezone,
-        day_first=day_first,
-        custom_fields=custom_field,
-        out_dir=out_dir,
-    )
+    if "://" not in source and not Path(source).exists():
+        raise InputError(f"source not found: {source}")
+    with (
+        preview_client(notice=lambda line: click.echo(line, err=True)) as client,
+        cli_progress("preview") as progress,
+    ):
+        result = preview_export(source, client, options, options.mapping, progress=progress)
+    csv_path = write_preview(result, Path(out_dir) if out_dir else default_out_dir())
+    print_preview(result, csv_path)

@@ -91,8 +91,10 @@ def cli_progress(label: str, *, stream: IO[str] | None = None) -> Iterator[Progr
         progress = PlainProgress(_line_writer(out))
     try:
         yield progress
-    finally:
-        progress.done()
+    except BaseException:
+        progress.abandon()
+        raise
+    progress.done()
 
 
 def _line_writer(out: IO[str]) -> Any:

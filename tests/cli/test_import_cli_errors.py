@@ -15,6 +15,7 @@ import flows.cli.imports
 import flows.import_export
 import flows.prefect_api
 import pipelines.load.importing
+import pipelines.transform.options
 from flows.cli.main import cli
 from pipelines.load.run import ImportFailed, LoadResult
 
@@ -44,7 +45,7 @@ def assert_one_line_internal_error(output: str, prefix: str) -> None:
 def test_an_internal_error_in_import_is_one_line_without_its_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(flows.cli.imports, "resolve_run", crash)
+    monkeypatch.setattr(pipelines.transform.options, "resolve_run", crash)
     result = invoke(tmp_path)
     assert result.exit_code == 1
     assert_one_line_internal_error(result.output, "kindful-etl: error: ")

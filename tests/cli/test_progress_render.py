@@ -99,6 +99,20 @@ def test_not_a_terminal_gets_plain_lines_on_stderr(monkeypatch: pytest.MonkeyPat
     assert stream.getvalue() == "progress: 1,200 rows read (25%), 3 rejected\n"
 
 
+def test_a_failed_run_ends_without_final_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(cli.ENV_VAR, raising=False)
+    stream = io.StringIO()
+
+    def failing_run() -> None:
+        with cli_progress("validate", stream=stream) as progress:
+            progress.reading(10, 40, 1_200, 3)
+            raise KeyError("boom")  # the command's error line is the last thing it says
+
+    with pytest.raises(KeyError, match="boom"):
+        failing_run()
+    assert stream.getvalue() == ""
+
+
 def test_off_means_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cli.ENV_VAR, "0")
     stream = io.StringIO()
