@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -167,6 +168,30 @@ def s3_client(
     moto server does. Custom endpoints use path-style addressing, which MinIO and moto need
     and which keeps presigned URLs on the endpoint's own host name.
     """
+    # One client per place and identity for the process: building one costs ~0.1-0.3 s (the
+    # service model), and a run needs it for the bucket, each upload, presign and delete. The
+    # AWS_* environment is part of the key, so changed credentials get a new client.
+    key = (
+        settings.endpoint_url,
+        settings.region,
+        tuple(sorted((credentials or {}).items())),
+        tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))),
+    )
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = _new_client(settings, credentials)
+            while len(_CLIENTS) > _CLIENTS_KEPT:
+                _CLIENTS.pop(next(iter(_CLIENTS)))
+    return client
+
+
+_CLIENTS: dict[tuple[object, ...], S3Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+_CLIENTS_KEPT = 8
+
+
+def _new_client(settings: StagingSettings, credentials: Mapping[str, str] | None) -> S3Client:
     import boto3  # type: ignore[import-untyped]
     from botocore.config import Config  # type: ignore[import-untyped]
     from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped]

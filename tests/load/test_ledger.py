@@ -137,6 +137,23 @@ def test_claim_job_keeps_the_first_claim(ledger: Ledger) -> None:
 # --- schema versions -----------------------------------------------------------------------
 
 
+def test_the_ledgers_head_revision_constant_is_alembics_head() -> None:
+    assert ledger_module.HEAD_REVISION == HEAD
+
+
+def test_a_ledger_at_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    Ledger(str(path)).close()  # created and migrated
+    probe = (
+        "import sys; from pipelines.load.ledger import Ledger; "
+        f"Ledger({str(path)!r}).close(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "False"
+
+
 def test_new_ledger_is_at_head_and_matches_the_code(url: str) -> None:
     Ledger(url).close()
     assert _version(url) == [HEAD]
