@@ -33,10 +33,10 @@ from prefect.states import Failed
 from flows.import_run import import_source
 from flows.reporting import bad_input
 from flows.run_settings import current_settings
-from flows.s3_event_lambda import printable
 from pipelines.errors import InputError
 from pipelines.inbox.drop_policy import drop_allowed
 from pipelines.inbox.listing import DONE_FOLDERS, InboxFile, S3Inbox, is_export
+from pipelines.inbox.sweep import printable
 from pipelines.load.ledger import Ledger, RunRecord
 from pipelines.load.run import ledger_key
 from pipelines.load.settings import ImportSettings

@@ -76,7 +76,10 @@ class DropEventError(Exception):
 
 
 def printable(text: str) -> str:
-    """`text` with control characters escaped (`\\n`, `\\x1b`): one log line, unforgeable."""
+    """`text` with control characters escaped (`\\n`, `\\x1b`): one log line, unforgeable.
+
+    A copy of pipelines.inbox.sweep.printable: the Lambda is deployed as this one module.
+    """
     return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
