@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["NO_PROGRESS", "PROGRESS_INTERVAL", "PlainProgress", "Progress", "Snapshot"]
+__all__ = ["NO_PROGRESS", "PROGRESS_INTERVAL", "PlainProgress", "Progress", "Snapshot", "Tracked"]
 
 PROGRESS_INTERVAL: Final = 5.0  # seconds between two plain progress lines
 
@@ -154,7 +154,47 @@ class Snapshot:
         self.rows_judged, self.judge_total = rows_judged, rows_total
 
 
-class PlainProgress(Progress):
+class Tracked(Progress):
+    """A renderer that keeps the latest counts in `state` and hears `changed(event)` after each.
+
+    The event methods are written once here, so a renderer only says what an event changes on
+    its display (`event` is the method's name: "reading", "batches", "waiting", "judging").
+    """
+
+    def __init__(self) -> None:
+        self.state = Snapshot()
+
+    def reading(
+        self, bytes_read: int, bytes_total: int | None, rows_read: int, rows_rejected: int
+    ) -> None:
+        self.state.on_reading(bytes_read, bytes_total, rows_read, rows_rejected)
+        self.changed("reading")
+
+    def batches(
+        self,
+        *,
+        written: int = 0,
+        staged: int = 0,
+        submitted: int = 0,
+        complete: int = 0,
+        total: int | None = None,
+    ) -> None:
+        self.state.on_batches(written, staged, submitted, complete, total)
+        self.changed("batches")
+
+    def waiting(self, batch_name: str, job_id: str) -> None:
+        self.state.on_waiting(batch_name, job_id)
+        self.changed("waiting")
+
+    def judging(self, rows_judged: int, rows_total: int) -> None:
+        self.state.on_judging(rows_judged, rows_total)
+        self.changed("judging")
+
+    def changed(self, event: str) -> None:
+        """`state` has the event's counts (nothing to do here)."""
+
+
+class PlainProgress(Tracked):
     """Plain lines to `emit`: at most one every `interval` seconds, and a final one on `done`.
 
     An event only updates the counts and compares two clocks; the line is built when it is due.
@@ -167,7 +207,7 @@ class PlainProgress(Progress):
         interval: float = PROGRESS_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.state = Snapshot()
+        super().__init__()
         self._emit = emit
         self._interval = interval
         self._clock = clock
@@ -176,32 +216,9 @@ class PlainProgress(Progress):
         self._pending = False  # counts changed since the last line
         self._done = False
 
-    def reading(
-        self, bytes_read: int, bytes_total: int | None, rows_read: int, rows_rejected: int
-    ) -> None:
-        self.state.on_reading(bytes_read, bytes_total, rows_read, rows_rejected)
-        self._changed()
-
-    def batches(
-        self,
-        *,
-        written: int = 0,
-        staged: int = 0,
-        submitted: int = 0,
-        complete: int = 0,
-        total: int | None = None,
-    ) -> None:
-        self.state.on_batches(written, staged, submitted, complete, total)
+    def changed(self, event: str) -> None:
         # While reading, a `reading` event follows each count of batches written: it says both.
-        self._changed(due=total is not None)
-
-    def waiting(self, batch_name: str, job_id: str) -> None:
-        self.state.on_waiting(batch_name, job_id)
-        self._changed()
-
-    def judging(self, rows_judged: int, rows_total: int) -> None:
-        self.state.on_judging(rows_judged, rows_total)
-        self._changed()
+        self._changed(due=not (event == "batches" and self.state.batch_total is None))
 
     def done(self) -> None:
         if self._done:

@@ -42,7 +42,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from pipelines.progress import PlainProgress, Progress, Snapshot
+from pipelines.progress import PlainProgress, Progress, Tracked
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -114,7 +114,7 @@ def _flow_run_logger() -> Any:
     return get_run_logger()
 
 
-class RichProgress(Progress):
+class RichProgress(Tracked):
     """The terminal display: rich bars and counts on `console`, live until `done()`.
 
     Events only store the counts and move the bars; rich's refresh thread draws.
@@ -134,7 +134,7 @@ class RichProgress(Progress):
         )
         from rich.progress import Progress as Bars
 
-        self.state = Snapshot()
+        super().__init__()
         self._reading = Bars(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -164,30 +164,16 @@ class RichProgress(Progress):
         self._live.start()
         self._done = False
 
-    def reading(
-        self, bytes_read: int, bytes_total: int | None, rows_read: int, rows_rejected: int
-    ) -> None:
-        self.state.on_reading(bytes_read, bytes_total, rows_read, rows_rejected)
-        self._reading.update(self._read_task, completed=bytes_read, total=bytes_total)
-
-    def batches(
-        self,
-        *,
-        written: int = 0,
-        staged: int = 0,
-        submitted: int = 0,
-        complete: int = 0,
-        total: int | None = None,
-    ) -> None:
-        self.state.on_batches(written, staged, submitted, complete, total)
-        if total is not None:
-            self._loading.update(self._batch_task, completed=complete, total=total, visible=True)
-
-    def waiting(self, batch_name: str, job_id: str) -> None:
-        self.state.on_waiting(batch_name, job_id)
-
-    def judging(self, rows_judged: int, rows_total: int) -> None:
-        self.state.on_judging(rows_judged, rows_total)
+    def changed(self, event: str) -> None:
+        state = self.state
+        if event == "reading":
+            self._reading.update(
+                self._read_task, completed=state.bytes_read, total=state.bytes_total
+            )
+        elif event == "batches" and state.batch_total is not None:
+            self._loading.update(
+                self._batch_task, completed=state.complete, total=state.batch_total, visible=True
+            )
 
     def done(self) -> None:
         if self._done:
