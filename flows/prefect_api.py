@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -37,9 +38,25 @@ def _healthy(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def _profile_api_url() -> str | None:
+    """PREFECT_API_URL of the active Prefect profile (`prefect config set`), read without
+    importing Prefect (~0.7 s): PREFECT_PROFILES_PATH, else <PREFECT_HOME>/profiles.toml."""
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        document = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or document.get("active")
+    profile = document.get("profiles", {}).get(active) if isinstance(active, str) else None
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
 def configured_api(home: Path) -> str | None:
-    """PREFECT_API_URL, else the URL of a live `kindful-etl server` on this state folder."""
-    if url := os.environ.get("PREFECT_API_URL"):
+    """PREFECT_API_URL (environment, else the active Prefect profile), else the URL of a live
+    `kindful-etl server` on this state folder."""
+    if url := os.environ.get("PREFECT_API_URL") or _profile_api_url():
         return url
     try:
         recorded = json.loads(local_server_file(home).read_text())

@@ -14,6 +14,8 @@ import httpx
 import pytest
 from support.prefect_stack import clean_env, free_port, wait_until
 
+from flows.prefect_api import configured_api
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +45,11 @@ def test_an_ad_hoc_import_starts_no_prefect_server_and_records_the_run_in_the_le
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    env = clean_env(drop=("PREFECT_", "AWS_", "KINDFUL_"), KINDFUL_ETL_HOME=str(home))
+    env = clean_env(
+        drop=("PREFECT_", "AWS_", "KINDFUL_"),
+        KINDFUL_ETL_HOME=str(home),
+        PREFECT_HOME=str(tmp_path / "prefect-home"),  # no profile of the machine's
+    )
     done = run_import(env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "status                                 complete" in done.stdout
@@ -58,7 +64,11 @@ def test_an_ad_hoc_import_starts_no_prefect_server_and_records_the_run_in_the_le
 
 def test_imports_record_their_runs_in_the_local_server_until_it_stops(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = clean_env(drop=("PREFECT_", "AWS_", "KINDFUL_"), KINDFUL_ETL_HOME=str(home))
+    env = clean_env(
+        drop=("PREFECT_", "AWS_", "KINDFUL_"),
+        KINDFUL_ETL_HOME=str(home),
+        PREFECT_HOME=str(tmp_path / "prefect-home"),  # no profile of the machine's
+    )
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     server = subprocess.Popen(
@@ -89,3 +99,22 @@ def test_imports_record_their_runs_in_the_local_server_until_it_stops(tmp_path: 
         httpx.get(f"{api}/health", timeout=2)
     # With the server gone, the next import runs without Prefect again.
     assert run_import(env, tmp_path).returncode == 0
+
+
+def test_the_active_prefect_profiles_api_counts_as_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    assert configured_api(tmp_path / "state") is None  # no profiles file: none
+    (tmp_path / "profiles.toml").write_text(
+        'active = "team"\n'
+        '[profiles.team]\nPREFECT_API_URL = "http://prefect.team:4200/api"\n'
+        "[profiles.local]\n"
+    )
+    assert configured_api(tmp_path / "state") == "http://prefect.team:4200/api"
+    monkeypatch.setenv("PREFECT_PROFILE", "local")
+    assert configured_api(tmp_path / "state") is None
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    assert configured_api(tmp_path / "state") == "http://127.0.0.1:9/api"
