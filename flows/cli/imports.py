@@ -19,6 +19,7 @@ import click
 from flows.cli.errors import Command
 from flows.cli.options import json_option, source_options, target_options
 from flows.cli.stopping import Stopped, is_stop
+from flows.cli.tables import print_table
 from pipelines.errors import InputError, KindfulEtlError
 from pipelines.load.reconcile import summary_rows
 from pipelines.load.settings import ImportSettings, chosen_settings, state_home
@@ -200,10 +201,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"run {report['run_id']}: {report['data_format']} ({report['action']}) "
         f"from {report['source']}"
     )
-    rows = summary_rows(report)
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        click.echo(f"  {label.ljust(width)}  {value}")
+    print_table(summary_rows(report))
     where = report["out_dir"]
     click.echo(f"files in {where}: reconciliation.json findings.csv rejects.csv ...")
     click.echo(f"report: {where.rstrip('/')}/report.html")

@@ -12,12 +12,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
 from flows.cli.errors import Group
 from flows.cli.options import json_option, ledger_option, source_options
+from flows.cli.tables import print_table
 
 if TYPE_CHECKING:
     from pipelines.transform.options import RunOptions
@@ -87,12 +88,6 @@ def cli() -> None:
     """Move donor data into Kindful through its Imports API, every row accounted for."""
 
 
-def print_summary_table(rows: list[tuple[str, Any]]) -> None:
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        click.echo(f"  {label.ljust(width)}  {value}")
-
-
 @cli.command()
 @source_options
 @click.option(
@@ -132,7 +127,7 @@ def validate(
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
         click.echo(f"{summary['data_format']} ({summary['action']}) from {summary['source']}")
-        print_summary_table(
+        print_table(
             [
                 ("rows read", summary["rows_read"]),
                 ("accepted", summary["rows_accepted"]),
@@ -190,7 +185,7 @@ def runs_show(ledger: str, run_id: str) -> None:
         raise InputError(f"no run {run_id} in the ledger")
     run, batches = found
     click.echo(f"run {run.run_id}: {run.status}")
-    print_summary_table(
+    print_table(
         [
             ("source", run.source_uri),
             ("source sha256", run.source_hash),
@@ -203,7 +198,7 @@ def runs_show(ledger: str, run_id: str) -> None:
     if run.summary:
         from pipelines.load.reconcile import summary_rows
 
-        print_summary_table(summary_rows(run.summary))
+        print_table(summary_rows(run.summary))
     for batch in batches:
         click.echo(
             f"  batch {batch.number:>4}  {batch.rows:>6} rows  {batch.status:<9} "

@@ -18,6 +18,7 @@ import click
 from flows.cli.errors import Command
 from flows.cli.options import source_options
 from flows.cli.progress import cli_progress
+from flows.cli.tables import print_table
 from pipelines.errors import InputError
 from pipelines.load.settings import state_home
 from pipelines.preview.client import preview_client
@@ -47,9 +48,7 @@ def print_preview(result: PreviewResult, csv_path: Path) -> None:
     labels: list[tuple[str, object]] = [("rows read", result.rows_read), *result.counts.items()]
     if read:
         labels.append(("read from Kindful", read))
-    width = max(len(label) for label, _ in labels)
-    for label, value in labels:
-        click.echo(f"  {label.ljust(width)}  {value}")
+    print_table(labels)
     head = result.rows.head(SHOWN_ROWS)
     if len(head):
         click.echo("first rows:")
