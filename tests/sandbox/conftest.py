@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,9 +80,18 @@ def shared_server() -> Iterator[SandboxHandle]:
 
 @pytest.fixture
 def sandbox(shared_server: SandboxHandle) -> Iterator[SandboxHandle]:
-    """A fresh organization (own token, no records) on the shared server; faults reset after."""
-    yield shared_server.new_org()
+    """A fresh organization (own token, no records) on the shared server; faults reset after.
+
+    Faults are the server's, so a job the test left queued (held, say) must finish before the
+    next test sets its own: else it could run first and take that test's `fail_jobs` status.
+    """
+    org = shared_server.new_org()
+    yield org
     shared_server.sandbox.set_faults(FaultSettings().model_dump())
+    deadline = time.monotonic() + 30
+    while shared_server.sandbox.store.active_jobs(org.app):
+        assert time.monotonic() < deadline, "a test's sandbox jobs did not finish in 30 s"
+        time.sleep(0.01)
 
 
 @pytest.fixture
