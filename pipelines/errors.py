@@ -23,11 +23,17 @@ class InputError(KindfulEtlError):
     """Bad input or settings that stop a run before anything is sent."""
 
 
+class InternalError(Exception):
+    """A bug reported where it happened (a worker process): its text is `internal_error`'s line."""
+
+
 def internal_error(error: BaseException) -> str:
     """A bug's one-line report: its type and the innermost project frame, not its message.
 
     An exception's text often quotes the value it choked on (`int('...')`), which is donor data.
     """
+    if isinstance(error, InternalError):
+        return str(error)
     root = Path(__file__).resolve().parents[1]
     where = ""
     for frame in traceback.extract_tb(error.__traceback__):

@@ -173,10 +173,22 @@ def _leftovers() -> list[str]:
     return found
 
 
+def _stop_multiprocessing_helpers() -> None:
+    """The transform's forkserver (and its resource tracker) live as long as the process that
+    started them, for the next run's workers; here that is this test process, which is about to
+    look for leftovers."""
+    import multiprocessing.forkserver
+    import multiprocessing.resource_tracker
+
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    multiprocessing.resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if anything it started is still running (an orphaned server, say)."""
     if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks
         return
+    _stop_multiprocessing_helpers()
     deadline = time.monotonic() + LEFTOVER_GRACE
     while (left := _leftovers()) and time.monotonic() < deadline:
         time.sleep(0.5)

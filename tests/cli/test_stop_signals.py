@@ -180,3 +180,54 @@ def test_a_stopped_import_leaves_nothing_running_and_the_next_run_finishes_it(
     assert len(transactions) == len(set(transactions)) == 30_000
     if step == "waiting on a job":
         assert posts(kindful) == submitted + 2  # the held job was followed, the rest submitted
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=str)
+def test_a_validate_stopped_while_workers_run_leaves_no_process_and_no_file(
+    how: signal.Signals, export: Path, tmp_path: Path
+) -> None:
+    """The transform's worker processes (and their forkserver) end with the command."""
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KINDFUL_")}
+    command = [CLI, "validate", str(export), "--format", "contact_with_transaction"]
+    with (tmp_path / "validate.log").open("w") as log:
+        process = subprocess.Popen(
+            [*command, "--chunk-rows", "2000", "--out", str(out)],
+            env=env | {"KINDFUL_ETL_WORKERS": "2"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(lambda: _workers_running(process.pid), "the transform's workers", 60)
+        process.send_signal(how)
+        stopped_at = time.monotonic()
+        process.wait(30)
+        took = time.monotonic() - stopped_at
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    log_text = (tmp_path / "validate.log").read_text()
+    assert took < STOPPED_WITHIN, f"{how.name}: {took:.1f}s\n{log_text[-2000:]}"
+    assert "Traceback" not in log_text
+    if how != signal.SIGKILL:
+        assert process.returncode == 130, log_text[-2000:]
+    wait_until(lambda: not session_alive(process.pid), "the workers to end", 10)
+    assert not (out / "normalized.csv").exists() and not (out / "summary.json").exists()
+
+
+def _workers_running(session: int) -> bool:
+    """Two transform workers of the command's session are alive (the forkserver's children)."""
+    found = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) != session:
+                continue
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            if b"forkserver" in Path(f"/proc/{parent}/cmdline").read_bytes():
+                found += 1
+        except (ProcessLookupError, PermissionError, FileNotFoundError, ValueError):
+            continue
+    return found >= 2

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.slow
 ROWS = 1_500
 WHOLE = 1_000_000
 CHUNKS = (7, 333)
+# chunk sizes run on two worker processes (each chunk is a round trip: not 200 of them)
+WORKER_CHUNKS = (50, 333)
 MAPPING = """\
 data_format: contact_with_transaction
 source_system: streaming-test
@@ -113,13 +115,17 @@ def _write(kind: str, rows: list[dict[str, str]], path: Path) -> Path:
     return path
 
 
-def _run(source: Path, mapping_path: Path, out: Path, chunk_rows: int) -> dict[str, Any]:
+def _run(
+    source: Path, mapping_path: Path, out: Path, chunk_rows: int, workers: int = 1
+) -> dict[str, Any]:
     """What the import flow's transform does: run files plus 40-row gzipped batches."""
     mapping = load_mapping(mapping_path)
     options = resolve_options(resolve_format(None, mapping).name, mapping)
     writer = OutputWriter(out)
     batches = BatchWriter(out / "batches", batch_rows=40)
-    for chunk in prepare_export(str(source), mapping, options, chunk_rows=chunk_rows):
+    for chunk in prepare_export(
+        str(source), mapping, options, chunk_rows=chunk_rows, workers=workers
+    ):
         writer.write(chunk)
         batches.add(chunk.accepted)
     batches.close()
@@ -162,12 +168,15 @@ def test_chunked_runs_equal_the_whole_file_run(
     assert normalized["id"].str.startswith("ke-").any()
     assert normalized["transaction_id"].str.fullmatch(r"ke-[0-9a-f]{24}-2").any()
     assert len(whole["batches"]) > 10
-    for chunk_rows in CHUNKS:
-        chunked = _run(source, mapping_file, tmp_path / f"chunks{chunk_rows}", chunk_rows)
-        assert chunked["summary"] == summary, chunk_rows
+    # one process, and worker processes (whose repeat suffixes are settled across chunks)
+    for chunk_rows, workers in [*((n, 1) for n in CHUNKS), *((n, 2) for n in WORKER_CHUNKS)]:
+        out = tmp_path / f"chunks{chunk_rows}-{workers}"
+        chunked = _run(source, mapping_file, out, chunk_rows, workers)
+        case = (chunk_rows, workers)
+        assert chunked["summary"] == summary, case
         for name, data in whole["files"].items():
-            assert chunked["files"][name] == data, (chunk_rows, name)
-        assert chunked["batches"] == whole["batches"], chunk_rows
+            assert chunked["files"][name] == data, (*case, name)
+        assert chunked["batches"] == whole["batches"], case
 
 
 def test_json_lines_key_first_seen_in_a_later_chunk(mapping_file: Path, tmp_path: Path) -> None:

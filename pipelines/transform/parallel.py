@@ -1,0 +1,297 @@
+"""Prepare an export's chunks on every core: the transform of one chunk is CPU-bound Python.
+
+The main process reads the chunks (so the reader's limits, its byte meter and its errors stay in
+one place), hands each to a worker process and takes the results back in file order. A chunk's
+map, normalize, ids and validation depend on nothing else, except one thing: the occurrence
+suffix of a derived record id (`-2` on the second identical gift) counts the rows before it in
+the whole file. A worker derives ids as if its chunk were the file; the main process then adds
+what earlier chunks saw (`Occurrences`), which gives the ids a one-process run gives.
+
+Results come back with their text columns Arrow-backed: pickling a 100k-row frame of Python
+strings costs ~1 s across the process boundary, its Arrow buffers a few milliseconds.
+
+Workers fork from a forkserver that imported this module once (no per-worker import), ignore
+Ctrl-C (the main process stops the run and terminates them) and end with the run's process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import os
+import select
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from pipelines.errors import InputError, InternalError, KindfulEtlError, internal_error
+from pipelines.mapping.spec import Mapping
+from pipelines.transform.chunk import PreparedChunk, prepare_chunk
+from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner, SeenIds
+from pipelines.transform.options import RunOptions
+from schemas.columns import FORMATS
+
+__all__ = ["WORKERS_ENV", "Occurrences", "prepare_chunks", "worker_count"]
+
+WORKERS_ENV: Final = "KINDFUL_ETL_WORKERS"
+_MAX_DEFAULT_WORKERS: Final = 4
+_LOG = logging.getLogger(__name__)
+_BASE_LENGTH: Final = len(ID_PREFIX) + 24  # "ke-" + the digest's 24 hex digits
+
+
+def worker_count() -> int:
+    """`KINDFUL_ETL_WORKERS`, else one per core this process may use (at most 4)."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if not text:
+        return min(len(os.sched_getaffinity(0)), _MAX_DEFAULT_WORKERS)
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"{WORKERS_ENV} must be a whole number of processes, 1 or more")
+    return int(text)
+
+
+def prepare_chunks(
+    chunks: Iterator[pd.DataFrame], mapping: Mapping | None, options: RunOptions, workers: int
+) -> Iterator[PreparedChunk]:
+    """`prepare_chunk` of each chunk, in order; on `workers` processes when there are two
+    chunks or more (a one-chunk file is done here: starting processes would cost more)."""
+    head = [chunk for _, chunk in zip(range(2), chunks, strict=False)]
+    if workers < 2 or len(head) < 2:
+        assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
+        for chunk in itertools.chain(head, chunks):
+            yield prepare_chunk(chunk, mapping, options, assigner)
+        return
+    yield from _on_workers(itertools.chain(head, chunks), mapping, options, workers)
+
+
+def _on_workers(
+    chunks: Iterator[pd.DataFrame], mapping: Mapping | None, options: RunOptions, workers: int
+) -> Iterator[PreparedChunk]:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(mapping, options, os.getpid()),
+    )
+    occurrences = Occurrences()
+    read: deque[pd.DataFrame] = deque()  # chunks read and not yet yielded, in order
+    asked: deque[Future[_Shipped]] = deque()
+    finished = False
+    try:
+        try:
+            for chunk in chunks:
+                read.append(chunk)
+                asked.append(pool.submit(_prepare_here, chunk))
+                while len(asked) > workers:  # one chunk read ahead of the busy workers
+                    yield _received(read, asked, occurrences)
+            while asked:
+                yield _received(read, asked, occurrences)
+        except BrokenProcessPool:
+            # Workers that cannot start (a main module they cannot import, no memory for a
+            # process): the rest of the file here, with the ids the workers' part counted.
+            _LOG.warning("transform workers stopped; going on in one process")
+            assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
+            assigner.seen = occurrences.seen
+            for chunk in itertools.chain(read, chunks):
+                yield prepare_chunk(chunk, mapping, options, assigner)
+        finished = True
+    finally:
+        if not finished:  # an error or a stop: nothing of the run keeps running
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    """A worker's answer: the chunk's outcome without its source rows (the reader still has
+    them), and the derived record ids in row order with their row labels."""
+
+    accepted: pd.DataFrame
+    rejects: pd.DataFrame
+    warnings: pd.DataFrame
+    rejected_rows: pd.Index
+    ignored_columns: tuple[str, ...]
+    derived_column: str | None
+    derived_rows: np.ndarray
+    derived_ids: np.ndarray
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(mapping: Mapping | None, options: RunOptions, run_pid: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(run_pid,), daemon=True).start()
+    _WORKER["mapping"] = mapping
+    _WORKER["options"] = options
+
+
+def _end_with(run_pid: int) -> None:
+    """End this worker when the run's process ends, however it ends (SIGKILL included).
+
+    Not PR_SET_PDEATHSIG: a worker's parent is the forkserver, which lives on as long as a
+    worker holds its pipe, and the pool's own pipes stay open in the workers.
+    """
+    try:
+        handle = os.pidfd_open(run_pid)
+    except (AttributeError, OSError):  # not Linux 5.3+: look every second instead
+        while _alive(run_pid):
+            time.sleep(1.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a pid reused by another user's process
+        return False
+    return True
+
+
+def _prepare_here(chunk: pd.DataFrame) -> _Shipped:
+    options: RunOptions = _WORKER["options"]
+    ids = _ChunkIds(FORMATS[options.data_format], options.source_system)
+    try:
+        prepared = prepare_chunk(chunk, _WORKER["mapping"], options, ids)
+    except KindfulEtlError:
+        raise
+    except Exception as error:  # its text may quote donor data
+        raise InternalError(internal_error(error)) from None
+    return _Shipped(
+        accepted=_arrow_text(prepared.accepted),
+        rejects=prepared.rejects,
+        warnings=prepared.warnings,
+        rejected_rows=prepared.rejected_rows,
+        ignored_columns=prepared.ignored_columns,
+        derived_column=ids.derived_column,
+        derived_rows=ids.derived_rows,
+        derived_ids=ids.derived_ids,
+    )
+
+
+def _received(
+    read: deque[pd.DataFrame], asked: deque[Future[_Shipped]], occurrences: Occurrences
+) -> PreparedChunk:
+    """The first chunk's result, once its worker is done (both queues lose their head)."""
+    shipped = asked[0].result()
+    chunk = read.popleft()
+    asked.popleft()
+    accepted = shipped.accepted
+    if shipped.derived_column is not None and len(shipped.derived_ids):
+        final = occurrences.settle(shipped.derived_ids)
+        changed = np.flatnonzero(final != shipped.derived_ids)
+        if len(changed):
+            accepted = _replaced(
+                accepted, shipped.derived_column, shipped.derived_rows[changed], final[changed]
+            )
+    return PreparedChunk(
+        source=chunk,
+        accepted=accepted,
+        rejects=shipped.rejects,
+        warnings=shipped.warnings,
+        rejected_rows=shipped.rejected_rows,
+        ignored_columns=shipped.ignored_columns,
+    )
+
+
+def _replaced(
+    frame: pd.DataFrame, column: str, rows: np.ndarray, values: np.ndarray
+) -> pd.DataFrame:
+    """`frame` with `column` set to `values` on the rows labelled `rows` that it holds."""
+    keep = np.isin(rows, frame.index.to_numpy())
+    if not keep.any():
+        return frame
+    frame = frame.copy(deep=False)
+    current = frame[column]
+    texts = current.to_numpy(dtype=object, copy=True)
+    texts[frame.index.get_indexer(pd.Index(rows[keep]))] = values[keep]
+    frame[column] = pd.Series(texts, index=frame.index, dtype=current.dtype)
+    return frame
+
+
+class _ChunkIds(IdAssigner):
+    """An IdAssigner for one chunk that remembers which record ids it derived."""
+
+    derived_column: str | None = None
+    derived_rows: np.ndarray = np.zeros(0, dtype=np.int64)
+    derived_ids: np.ndarray = np.zeros(0, dtype=object)
+
+    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
+        identity = RECORD_IDENTITY.get(self.fmt.name)
+        if identity is None:
+            return super().assign(frame)
+        column = self.derived_column = identity[0]
+        missing = (
+            frame[column].isna().to_numpy(dtype=bool)
+            if column in frame.columns
+            else np.ones(len(frame), dtype=bool)
+        )
+        frame = super().assign(frame)
+        self.derived_rows = np.asarray(frame.index[missing], dtype=np.int64)
+        self.derived_ids = frame[column].to_numpy(dtype=object)[missing]
+        return frame
+
+
+class Occurrences:
+    """The occurrence numbers of derived record ids across chunks prepared separately.
+
+    A chunk's ids arrive numbered within the chunk (`ke-<digest>`, `ke-<digest>-2`, ...);
+    `settle` adds the number of times each digest was handed out in earlier chunks, as one
+    IdAssigner going through the whole file would have.
+    """
+
+    def __init__(self) -> None:
+        self.seen = SeenIds()
+
+    def settle(self, ids: np.ndarray) -> np.ndarray:
+        """The chunk's derived ids (row order) with the file-wide occurrence numbers."""
+        texts = pd.Series(ids, dtype=object)
+        bases = texts.str.slice(0, _BASE_LENGTH)
+        suffix = pd.to_numeric(texts.str.slice(_BASE_LENGTH + 1), errors="coerce")
+        within = suffix.fillna(1).to_numpy(dtype=np.int64) - 1
+        codes, uniques = pd.factorize(bases)
+        distinct = np.array(
+            [bytes.fromhex(base[len(ID_PREFIX) :]) for base in uniques], dtype="S12"
+        )
+        before = self.seen.get(distinct)
+        self.seen.add(distinct, before, np.bincount(codes, minlength=len(uniques)))
+        earlier = before[codes]
+        later = np.flatnonzero(earlier > 0)
+        if not len(later):
+            return np.asarray(ids, dtype=object)
+        out = np.array(ids, dtype=object)
+        number = within[later] + earlier[later] + 1
+        out[later] = [
+            f"{base}-{n}" for base, n in zip(bases.to_numpy()[later], number.tolist(), strict=True)
+        ]
+        return out
+
+
+def _arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Arrow-backed strings, so the frame crosses processes as buffers."""
+    out = frame.copy(deep=False)
+    for position in range(out.shape[1]):
+        values = out.iloc[:, position]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in (
+            "string",
+            "empty",
+        ):
+            out.isetitem(position, values.astype("str").array)
+    return out
