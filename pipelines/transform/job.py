@@ -91,6 +91,7 @@ def prepare_run(
     logger: logging.Logger | logging.LoggerAdapter[Any] = _LOG,
     *,
     progress: Progress | None = None,
+    chunk_rows: int = 100_000,
 ) -> PreparedRun:
     """Read, map, normalize and validate the export; write the run files and the batches.
 
@@ -103,7 +104,7 @@ def prepare_run(
     # leaving the writer without `close` leaves no run files
     with OutputWriter(out_dir) as writer, metered() as meter:
         try:
-            for chunk in prepare_export(source, options.mapping, options):
+            for chunk in prepare_export(source, options.mapping, options, chunk_rows=chunk_rows):
                 writer.write(chunk)
                 batch_writer.add(chunk.accepted)
                 shown.batches(written=len(batch_writer.batches))
