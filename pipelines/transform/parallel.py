@@ -41,10 +41,20 @@ from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner, Seen
 from pipelines.transform.options import RunOptions
 from schemas.columns import FORMATS
 
-__all__ = ["WORKERS_ENV", "Occurrences", "prepare_chunks", "worker_count"]
+__all__ = [
+    "MIN_CHUNKS",
+    "WORKERS_ENV",
+    "WORKER_CHUNK_ROWS",
+    "Occurrences",
+    "prepare_chunks",
+    "worker_count",
+]
 
 WORKERS_ENV: Final = "KINDFUL_ETL_WORKERS"
 _MAX_DEFAULT_WORKERS: Final = 4
+# A file of fewer chunks is prepared in one process: starting workers costs more than it saves.
+MIN_CHUNKS: Final = 4
+WORKER_CHUNK_ROWS: Final = 25_000
 _LOG = logging.getLogger(__name__)
 _BASE_LENGTH: Final = len(ID_PREFIX) + 24  # "ke-" + the digest's 24 hex digits
 
@@ -62,10 +72,10 @@ def worker_count() -> int:
 def prepare_chunks(
     chunks: Iterator[pd.DataFrame], mapping: Mapping | None, options: RunOptions, workers: int
 ) -> Iterator[PreparedChunk]:
-    """`prepare_chunk` of each chunk, in order; on `workers` processes when there are two
-    chunks or more (a one-chunk file is done here: starting processes would cost more)."""
-    head = [chunk for _, chunk in zip(range(2), chunks, strict=False)]
-    if workers < 2 or len(head) < 2:
+    """`prepare_chunk` of each chunk, in order; on `workers` processes when there are
+    MIN_CHUNKS chunks or more."""
+    head = [chunk for _, chunk in zip(range(MIN_CHUNKS), chunks, strict=False)]
+    if workers < 2 or len(head) < MIN_CHUNKS:
         assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
         for chunk in itertools.chain(head, chunks):
             yield prepare_chunk(chunk, mapping, options, assigner)

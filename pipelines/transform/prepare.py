@@ -13,7 +13,7 @@ from pipelines.mapping.spec import Mapping
 from pipelines.read.export import iter_export
 from pipelines.transform.chunk import PreparedChunk, prepare_chunk
 from pipelines.transform.options import RunOptions
-from pipelines.transform.parallel import prepare_chunks, worker_count
+from pipelines.transform.parallel import WORKER_CHUNK_ROWS, prepare_chunks, worker_count
 
 __all__ = ["PreparedChunk", "prepare_chunk", "prepare_export"]
 
@@ -28,7 +28,10 @@ def prepare_export(
 ) -> Iterator[PreparedChunk]:
     """Read `uri` chunk by chunk and prepare each chunk; ids are derived across the whole file.
 
-    `workers`: processes for the transform (default `KINDFUL_ETL_WORKERS`, else one per core).
+    `workers`: processes for the transform (default `KINDFUL_ETL_WORKERS`, else one per core);
+    with more than one, chunks are at most WORKER_CHUNK_ROWS rows: each process holds a chunk
+    and its intermediate copies, so smaller chunks keep the processes' sum of memory down.
     """
     count = worker_count() if workers is None else workers
-    return prepare_chunks(iter_export(uri, chunk_rows=chunk_rows), mapping, options, count)
+    rows = chunk_rows if count < 2 else min(chunk_rows, WORKER_CHUNK_ROWS)
+    return prepare_chunks(iter_export(uri, chunk_rows=rows), mapping, options, count)

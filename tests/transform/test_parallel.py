@@ -61,7 +61,7 @@ def test_workers_give_the_rows_one_process_gives(tmp_path: Path) -> None:
 
 def test_a_workers_input_error_reaches_the_caller_as_it_is(tmp_path: Path) -> None:
     source = tmp_path / "no-amounts.csv"
-    source.write_text("first_name,last_name\n" + "Ada,Example\n" * 120)
+    source.write_text("first_name,last_name\n" + "Ada,Example\n" * 250)
     with pytest.raises(InputError, match="amount_in_cents"):
         _frames(source, 2)
 

@@ -30,6 +30,7 @@ from pipelines.read.meter import metered
 from pipelines.staging.s3 import StagedObject, StagingSettings
 from pipelines.transform.job import prepare_run, validate_export
 from pipelines.transform.options import RunOptions, resolve_run
+from pipelines.transform.parallel import WORKERS_ENV
 from sandbox.serve import running_sandbox
 
 ROWS = 1_000
@@ -168,8 +169,12 @@ def test_a_meter_outside_its_block_measures_nothing(tmp_path: Path) -> None:
 
 
 def test_prepare_reports_batches_written_and_no_log_lines(
-    tmp_path: Path, options: RunOptions, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    options: RunOptions,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv(WORKERS_ENV, "1")  # 100k-row chunks (workers take 25k-row ones)
     source = contacts(tmp_path / "contacts.csv", rows=250_002, bad_every=1_000_000)
     recorder = Recorder()
     with caplog.at_level(logging.INFO):
