@@ -11,15 +11,15 @@ in memory: every batch is written before the first is submitted, and 1M rows of 
 from __future__ import annotations
 
 import gzip
-import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipelines.outputs.csv_text import write_csv
+from pipelines.outputs.csv_text import csv_bytes, header_line, rows_data
 from pipelines.outputs.private_files import open_private
 
 # The column holding each record kind's external id (001's column tables; 002: the app's
@@ -64,10 +64,22 @@ def write_index(path: Path, batch: pd.DataFrame) -> Path | None:
         return None
     ids = batch[list(kinds.values())]
     ids.columns = pd.Index(list(kinds))
-    buffer = io.StringIO()
-    write_csv(ids, buffer, lineterminator="\n")
+    return _write(path, csv_bytes(ids, lineterminator="\n"))
+
+
+def write_index_fields(path: Path, columns: Sequence[str], fields: Sequence[Any]) -> Path | None:
+    """`write_index` for a batch given as its columns' CSV fields (csv_text.formatted_fields,
+    lines ending in "\n"), its column names unique."""
+    kinds = index_kinds(columns)
+    if not kinds:
+        return None
+    ids = [fields[list(columns).index(column)] for column in kinds.values()]
+    return _write(path, b"".join((header_line(kinds), rows_data(ids))))
+
+
+def _write(path: Path, text: bytes) -> Path:
     with open_private(path, "wb") as handle:  # external ids of donors: 0600
-        handle.write(gzip.compress(buffer.getvalue().encode("utf-8"), _GZIP_LEVEL, mtime=0))
+        handle.write(gzip.compress(text, _GZIP_LEVEL, mtime=0))
     return path
 
 

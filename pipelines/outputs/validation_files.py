@@ -25,27 +25,31 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from pipelines.errors import InputError
-from pipelines.outputs.csv_text import write_csv
-from pipelines.outputs.private_files import open_private_text, private_dir, write_private_text
+from pipelines.outputs.csv_text import offsets, text_array, write_csv_bytes
+from pipelines.outputs.private_files import open_private, private_dir, write_private_text
 from pipelines.read.limits import Limits
 from pipelines.transform.prepare import PreparedChunk
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_BYTES = np.frombuffer("".join(_FORMULA_START).encode("ascii"), dtype=np.uint8)
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix cells a spreadsheet would run as a formula with a quote (OWASP CSV injection).
 
-    Column names too: rejects.csv repeats the source's headers, and a header is a cell.
+    Column names too: rejects.csv repeats the source's headers, and a header is a cell. Text
+    columns come back as "string" columns.
     """
-    safe = frame.copy()
+    safe = frame.copy(deep=False)  # every changed column is replaced, never written into
     safe.columns = pd.Index([_neutralized_name(name) for name in safe.columns], dtype=object)
-    for position in range(safe.shape[1]):  # by position: two names may now be the same
-        values = safe.iloc[:, position]
+    columns = list(safe.items())  # by position: two names may now be the same
+    for position, (_, values) in enumerate(columns):
         if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
-            safe.isetitem(position, _neutralized(values).array)
+            safe.isetitem(position, _neutralized(values))
     return safe
 
 
@@ -55,25 +59,33 @@ def _neutralized_name(name: object) -> object:
     return name
 
 
-def _neutralized(values: pd.Series) -> pd.Series:
-    """One text column with risky cells quoted, as a "string" column.
+def _neutralized(values: pd.Series) -> Any:
+    """One text column with risky cells quoted, as a "string" array.
 
-    Plain lists: pandas' str.startswith plus where cost ~5x more for the same answer.
+    Arrow: the first byte of each value tells (every formula start is one ASCII byte).
     """
-    array = values.to_numpy(dtype=object)
-    missing = pd.isna(array)
-    if pd.api.types.infer_dtype(array[~missing], skipna=False) not in ("string", "empty"):
+    texts = None
+    if pd.api.types.is_object_dtype(values.dtype) or isinstance(values.dtype, pd.StringDtype):
+        texts = text_array(values)
+    if texts is None:  # values other than str: pandas spells them
         text = values.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
-        return text.where(~risky, "'" + text)
-    out = np.array(array, dtype=object)
-    out[missing] = pd.NA
-    present = np.flatnonzero(~missing)
-    texts = array[present].tolist()
-    starts = [i for i, text in enumerate(texts) if text.startswith(_FORMULA_START)]
-    if starts:
-        out[present[starts]] = ["'" + texts[i] for i in starts]
-    return pd.Series(pd.array(out, dtype="string"), index=values.index, name=values.name)
+        return text.where(~risky, "'" + text).array
+    count = len(texts)
+    if count:
+        starts = offsets(texts)
+        data = np.frombuffer(texts.buffers()[2] or b"", dtype=np.uint8)
+        present = (starts[1:] > starts[:-1]) & texts.is_valid().to_numpy(zero_copy_only=False)
+        first = np.zeros(count, dtype=np.uint8)
+        first[present] = data[starts[:-1][present]]
+        risky = np.isin(first, _FORMULA_BYTES) & present
+        if risky.any():
+            quoted = pc.binary_join_element_wise(
+                pa.scalar("'", texts.type), texts, pa.scalar("", texts.type)
+            )
+            texts = pc.if_else(pa.array(risky), quoted, texts)
+    dtype: Any = pd.StringDtype()  # "string", as the other text columns
+    return dtype.__from_arrow__(texts)
 
 
 @dataclass
@@ -116,8 +128,8 @@ class OutputWriter:
     def _append(self, name: str, frame: pd.DataFrame) -> None:
         path = self._partial(name)
         first = name not in self._started
-        with open_private_text(path, "w" if first else "a") as handle:
-            write_csv(frame, handle, header=first, lineterminator=os.linesep)
+        with open_private(path, "wb" if first else "ab") as handle:
+            write_csv_bytes(frame, handle, header=first, lineterminator=os.linesep)
         self._started.add(name)
 
     def write(self, chunk: PreparedChunk) -> None:
@@ -180,9 +192,13 @@ def check_reject_size(rejects: pd.DataFrame, limits: Limits) -> None:
     if rejects.empty:
         return
     sizes = np.zeros(len(rejects), dtype=np.int64)
-    for position in range(rejects.shape[1]):
-        lengths = rejects.iloc[:, position].astype("string").str.len()
-        sizes += lengths.fillna(0).to_numpy(dtype=np.int64)
+    for _, column in rejects.items():
+        texts = text_array(column)
+        if texts is None:  # floats, dates: as pandas spells them
+            lengths = column.astype("string").str.len().fillna(0).to_numpy(dtype=np.int64)
+        else:
+            lengths = pc.utf8_length(texts).fill_null(0).to_numpy(zero_copy_only=False)
+        sizes += lengths
     rows = rejects["source_row"].to_numpy()
     per_record = pd.Series(sizes).groupby(rows).sum()
     if int(per_record.max()) > limits.reject_chars_per_row:
