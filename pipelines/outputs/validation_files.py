@@ -144,12 +144,13 @@ class OutputWriter:
         if self.accepted_columns is None:
             self.accepted_columns = list(chunk.accepted.columns)
         self._append("normalized.csv", chunk.accepted.reindex(columns=self.accepted_columns))
+        # measured before the lines are built: each repeats its record's values
+        check_reject_size(chunk.rejects, self.limits, records=chunk.source)
         originals = chunk.source.loc[chunk.rejects["source_row"].to_numpy(dtype="int64") - 1]
         originals = originals.rename(columns=lambda c: f"{c} (source)" if c in _ISSUE else c)
         rejects = pd.concat(
             [chunk.rejects.reset_index(drop=True), originals.reset_index(drop=True)], axis=1
         )
-        check_reject_size(rejects, self.limits)
         self._append("rejects.csv", neutralize_formulas(rejects))
         self._append("warnings.csv", neutralize_formulas(chunk.warnings))
 
@@ -187,19 +188,22 @@ _ISSUE = ["source_row", "column", "value", "reason"]
 _OUTPUTS = ("normalized.csv", "rejects.csv", "warnings.csv", "summary.json")
 
 
-def check_reject_size(rejects: pd.DataFrame, limits: Limits) -> None:
-    """Refuse a chunk in which one record's reject lines exceed `reject_chars_per_row`."""
+def check_reject_size(
+    rejects: pd.DataFrame, limits: Limits, *, records: pd.DataFrame | None = None
+) -> None:
+    """Refuse a chunk in which one record's reject lines exceed `reject_chars_per_row`.
+
+    `records`: the chunk's source records (index = source_row - 1), whose values each of a
+    record's lines repeats after its issue columns; each record is measured once, before its
+    values are copied into every line (seven lines of a 7 MB record would be 49 MB first).
+    """
     if rejects.empty:
         return
-    sizes = np.zeros(len(rejects), dtype=np.int64)
-    for _, column in rejects.items():
-        texts = text_array(column)
-        if texts is None:  # floats, dates: as pandas spells them
-            lengths = column.astype("string").str.len().fillna(0).to_numpy(dtype=np.int64)
-        else:
-            lengths = pc.utf8_length(texts).fill_null(0).to_numpy(zero_copy_only=False)
-        sizes += lengths
-    rows = rejects["source_row"].to_numpy()
+    sizes = _characters(rejects)
+    rows = rejects["source_row"].to_numpy(dtype=np.int64)
+    if records is not None:
+        distinct = np.unique(rows)
+        sizes = sizes + _characters(records.loc[distinct - 1])[np.searchsorted(distinct, rows)]
     per_record = pd.Series(sizes).groupby(rows).sum()
     if int(per_record.max()) > limits.reject_chars_per_row:
         worst = per_record.index[int(np.argmax(per_record.to_numpy()))]
@@ -209,6 +213,19 @@ def check_reject_size(rejects: pd.DataFrame, limits: Limits) -> None:
             f"rejects.csv ({lines} problem line(s), each repeating the record; "
             f"limit {limits.setting('reject_chars_per_row')})"
         )
+
+
+def _characters(frame: pd.DataFrame) -> np.ndarray:
+    """Characters of each row's cells as written (missing: none)."""
+    sizes = np.zeros(len(frame), dtype=np.int64)
+    for _, column in frame.items():
+        texts = text_array(column)
+        if texts is None:  # floats, dates: as pandas spells them
+            lengths = column.astype("string").str.len().fillna(0).to_numpy(dtype=np.int64)
+        else:
+            lengths = pc.utf8_length(texts).fill_null(0).to_numpy(zero_copy_only=False)
+        sizes += lengths
+    return sizes
 
 
 def _reason_keys(issues: pd.DataFrame) -> Counter[str]:

@@ -23,10 +23,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.errors import InputError
 from pipelines.outputs.batches import BatchWriter
 from pipelines.outputs.csv_text import write_csv
-from pipelines.outputs.validation_files import OutputWriter, neutralize_formulas
+from pipelines.outputs.validation_files import OutputWriter, check_reject_size, neutralize_formulas
 from pipelines.read.errors import ExportError
+from pipelines.read.limits import Limits
 from pipelines.transform.job import validate_export
 
 OUTPUTS = ("normalized.csv", "rejects.csv", "warnings.csv", "summary.json")
@@ -217,3 +219,23 @@ def test_cli_validate_failing_partway_is_one_line_and_no_output_file(tmp_path: P
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "record 3 has more fields" in lines[0], result.stderr
     assert not out.exists() or leftovers(out) == []
+
+
+def test_a_records_repeated_values_are_measured_once_per_line_before_they_are_copied() -> None:
+    """`records=`: the same verdict as measuring the lines with the record's values in them."""
+    source = pd.DataFrame({"name": ["x" * 50, "ok", "y" * 20]}, dtype="str")
+    issues = pd.DataFrame(
+        {
+            "source_row": [1, 1, 3],
+            "column": ["a", "b", "a"],
+            "value": ["v", pd.NA, "vv"],
+            "reason": ["r1", "r22", "r"],
+        }
+    )
+    # record 1: two lines of (1 + 1 + 1 + 2) + 50 and (1 + 1 + 0 + 3) + 50 = 110 characters
+    check_reject_size(issues, Limits(reject_chars_per_row=110), records=source)
+    with pytest.raises(InputError, match="record 1 would write more than 109 characters"):
+        check_reject_size(issues, Limits(reject_chars_per_row=109), records=source)
+    lines = pd.concat([issues, source.loc[[0, 0, 2]].reset_index(drop=True)], axis=1)
+    with pytest.raises(InputError, match="record 1 would write more than 109 characters"):
+        check_reject_size(lines, Limits(reject_chars_per_row=109))
