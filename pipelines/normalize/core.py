@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from pipelines.normalize.arrow_text import TextBytes, arrow_text, objects
 from pipelines.normalize.result import Normalized
 
 # A normalizer, as `normalize_frame` picks one per column kind: distinct, cleaned
@@ -40,9 +44,14 @@ def clean_distinct(uniques: pd.Series) -> pd.Series:
     What is dropped here is missing downstream, so "missing" has one spelling. Never truncates
     and never reports a problem: length limits belong to the schema.
 
-    Dirt is rare, so one test over all the values joined decides whether any value needs the
-    per-value pass; trimming is a plain list comprehension (pandas' str.strip costs ~5x more).
+    Dirt is rare, so one test over all the values decides whether any value needs the per-value
+    pass. Arrow-backed values are screened on their bytes (`arrow_text`) and only the few that
+    may need trimming are trimmed, in Python; others get one test over all the values joined
+    and a plain list comprehension (pandas' str.strip costs ~5x more).
     """
+    fast = _clean_distinct_arrow(uniques)
+    if fast is not None:
+        return fast
     texts = uniques.tolist()
     stripped = _stripped_if_clean(texts)
     if stripped is None:
@@ -57,13 +66,58 @@ def clean_distinct(uniques: pd.Series) -> pd.Series:
     return cleaned[np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))]
 
 
+def _clean_distinct_arrow(uniques: pd.Series) -> pd.Series | None:
+    """`clean_distinct` of Arrow-backed values none of which is missing or holds a control
+    character; None for any other input."""
+    array = arrow_text(uniques)
+    if array is None or array.null_count:
+        return None
+    text = TextBytes.of(array)
+    if text.may_hold_control_characters():
+        return None
+    keep = ~text.empty()
+    suspects = np.flatnonzero(text.edge_suspects())
+    if len(suspects):
+        stripped = [value.strip() for value in array.take(suspects).to_pylist()]
+        mask = np.zeros(len(array), dtype=bool)
+        mask[suspects] = True
+        array = pc.replace_with_mask(array, mask, pa.array(stripped, type=array.type))
+        keep[suspects[[not value for value in stripped]]] = False
+    cleaned = pd.Series(array, index=uniques.index, dtype="str")
+    return cleaned if keep.all() else cleaned[keep]
+
+
 def clean_values(values: pd.Series) -> np.ndarray | None:
     """The rows' values cleaned as `clean_distinct` cleans them (NA where nothing is left), as
     an object array, straight from the rows.
 
-    For columns with no normalizer after cleaning, factorizing would cost more than it saves.
     None when some value needs more than trimming (or is not text): take the distinct path.
     """
+    cleaned = cleaned_text(values)
+    if cleaned is None:
+        return None
+    return objects(cleaned.array)
+
+
+@dataclass(frozen=True)
+class CleanedText:
+    """A column cleaned straight from its rows: Arrow strings, null where nothing is left."""
+
+    array: pa.Array
+    missing: np.ndarray  # bool, which rows are null
+
+
+def cleaned_text(values: pd.Series) -> CleanedText | None:
+    """`clean_values` as Arrow strings, for columns with no normalizer after cleaning (for
+    them, factorizing would cost more than it saves); None as there.
+
+    An Arrow-backed column is screened on its bytes (`arrow_text`) and only the few values
+    that may need trimming are trimmed, in Python: no Python string per row. An object column
+    of text gets one test over all its values joined and a plain list comprehension.
+    """
+    array = arrow_text(values)
+    if array is not None:
+        return _cleaned_arrow(array)
     if not isinstance(values.dtype, pd.StringDtype) and not (
         values.dtype == object
         and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
@@ -75,15 +129,34 @@ def clean_values(values: pd.Series) -> np.ndarray | None:
     stripped = _stripped_if_clean(texts)
     if stripped is None:
         return None
-    out[missing] = pd.NA
-    changed = stripped != texts  # str.strip returns the very object when there is nothing to trim
-    if changed or not all(stripped):
-        present = np.flatnonzero(~missing)
-        if changed:
-            out[present] = stripped
-        blank = ~np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
-        out[present[blank]] = pd.NA
-    return out
+    present = np.flatnonzero(~missing)
+    out[present] = stripped
+    missing[present[~np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))]] = True
+    out[missing] = None
+    try:
+        array = pa.array(out, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeEncodeError):  # a lone surrogate: UTF-8 cannot hold it
+        return None
+    return CleanedText(array, missing)
+
+
+def _cleaned_arrow(array: pa.Array) -> CleanedText | None:
+    """`cleaned_text` of an Arrow string array: the byte screens decide, Python trims the
+    suspects; None if some value may hold dirt."""
+    text = TextBytes.of(array)
+    if text.may_hold_control_characters():
+        return None
+    missing = ~text.valid | text.empty()
+    suspects = np.flatnonzero(text.edge_suspects())
+    if len(suspects):
+        stripped = [value.strip() for value in array.take(suspects).to_pylist()]
+        changed = np.zeros(len(array), dtype=bool)
+        changed[suspects] = True
+        array = pc.replace_with_mask(array, changed, pa.array(stripped, type=array.type))
+        missing[suspects[[not value for value in stripped]]] = True
+    if missing.any() and int(missing.sum()) != array.null_count:
+        array = pc.if_else(pa.array(missing), pa.scalar(None, array.type), array)
+    return CleanedText(array, missing)
 
 
 def _stripped_if_clean(texts: list[str]) -> list[str] | None:

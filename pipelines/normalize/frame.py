@@ -15,14 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from pipelines.mapping.spec import Unit
+from pipelines.normalize.arrow_text import arrow_from_objects, arrow_text, text_array, valid_mask
 from pipelines.normalize.booleans import booleans_distinct
 from pipelines.normalize.choices import choices_distinct, gender_distinct
 from pipelines.normalize.core import (
     DistinctNormalizer,
     clean_distinct,
-    clean_values,
+    cleaned_text,
     control_characters_fixed,
     distinct,
     has_no_control_characters,
@@ -116,6 +119,26 @@ def _currency_groups(
     return np.asarray(groups, dtype=np.intp), [None if n == unknown else str(n) for n in names]
 
 
+def _groups(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """`distinct`'s codes and values, except for an Arrow-backed column whose first values do
+    not repeat (timestamps, emails): its present values are its "distinct" values, as they
+    are, and the normalizer meets the rare repeat twice. Hashing every value to find the few
+    repeats would cost more than normalizing them again."""
+    array = arrow_text(values)
+    if array is None or not _barely_repeats(array):
+        return distinct(values)
+    present = valid_mask(array)
+    codes = np.full(len(array), -1, dtype=np.intp)
+    codes[present] = np.arange(int(present.sum()))
+    return codes, pd.Series(array.drop_null(), dtype="str")
+
+
+def _barely_repeats(array: pa.Array, sample: int = 4096) -> bool:
+    """Whether the array's first `sample` present values are nearly all different."""
+    head = array.slice(0, sample).drop_null()
+    return len(head) > 0 and len(pc.unique(head)) >= 0.9 * len(head)
+
+
 def _money_normalizers(
     column: Column,
     units: dict[str, Unit],
@@ -146,7 +169,7 @@ def _by_group(
     sub_codes, pairs = pd.factorize(codes[present] * size + groups[present])
     pair_codes[present] = sub_codes
     pairs = np.asarray(pairs, dtype=np.intp)
-    texts = pd.Series(uniques.to_numpy(dtype=object)[pairs // size], dtype="str")
+    texts = pd.Series(text_array(uniques).take(pairs // size), dtype="str")
     cleaned = clean_distinct(texts)
     of_group = (pairs % size)[cleaned.index.to_numpy(dtype=np.intp)]
     found: list[pd.Series] = []
@@ -185,6 +208,17 @@ def _table(results: pd.Series, size: int) -> np.ndarray:
     return table
 
 
+def _spread(table: np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """The rows' values from a per-distinct table (`_table`) as an Arrow-backed "str" Series:
+    Arrow's take, not a Python object per row. A table holding other values than text (no
+    normalizer returns any) spreads as an object Series."""
+    texts = arrow_from_objects(table)
+    if texts is None:
+        return pd.Series(table.take(codes), index=index, dtype=object)
+    positions = np.where(codes < 0, len(table) - 1, codes)  # -1: the trailing NA slot
+    return pd.Series(texts.take(positions), index=index, dtype="str")
+
+
 def _cell_issues(
     rows: np.ndarray, column: str, raw: pd.Series, reasons: np.ndarray
 ) -> pd.DataFrame:
@@ -218,6 +252,7 @@ def normalize_frame(
     rejects: list[pd.DataFrame] = []
     warnings: list[pd.DataFrame] = []
     out: dict[str, pd.Series] = {}
+    missing: dict[str, np.ndarray] = {}  # which rows of each column in `out` have no value
     currencies: tuple[np.ndarray, list[str | None]] | None = None
     for column in fmt.columns:
         if column.name not in mapped.columns:
@@ -233,11 +268,12 @@ def normalize_frame(
         else:
             normalizer = _normalizer(column, options)
         if normalizer is None:
-            direct = clean_values(raw)
+            direct = cleaned_text(raw)
             if direct is not None:
-                out[column.name] = pd.Series(direct, index=raw.index, dtype=object)
+                out[column.name] = pd.Series(direct.array, index=raw.index, dtype="str")
+                missing[column.name] = direct.missing
                 continue
-        codes, uniques = distinct(raw)
+        codes, uniques = _groups(raw)
         size = len(uniques)
         if len(money) > 1 and currencies is not None:
             codes, size, found, problems = _by_group(codes, uniques, currencies[0], money)
@@ -246,14 +282,15 @@ def normalize_frame(
         else:
             found, problems = normalizer(clean_distinct(uniques))
         values = _table(found, size)
-        out[column.name] = pd.Series(values.take(codes), index=raw.index, dtype=object)
+        has_value = pd.notna(values)
+        out[column.name] = _spread(values, codes, raw.index)
+        missing[column.name] = ~has_value[codes]
         if problems is None:
             continue
         reasons = _table(problems, size)
         problem = pd.notna(reasons)
         if not problem.any():
             continue
-        has_value = pd.notna(values)
         kept = np.flatnonzero((problem & has_value)[codes])
         failed = np.flatnonzero((problem & ~has_value)[codes])
         if len(kept):
@@ -266,7 +303,7 @@ def normalize_frame(
             else:
                 warnings.append(_cell_issues(failed, column.name, raw, text + ", cleared"))
     frame = pd.DataFrame(out, index=mapped.index)
-    warnings += _fill_defaults(frame, fmt, options)
+    warnings += _fill_defaults(frame, fmt, options, missing)
     ordered = [c for c in fmt.names if c in frame.columns]
     frame = frame[ordered]
     for custom in options.custom_fields:
@@ -290,19 +327,40 @@ def _without_control_characters(raw: pd.Series) -> pd.Series:
 
 
 def _fill_defaults(
-    frame: pd.DataFrame, fmt: ImportFormat, options: RunOptions
+    frame: pd.DataFrame,
+    fmt: ImportFormat,
+    options: RunOptions,
+    missing: dict[str, np.ndarray] | None = None,
 ) -> list[pd.DataFrame]:
-    """Fill the reference's defaults in place and return the warnings saying so."""
+    """Fill the reference's defaults in place and return the warnings saying so.
+
+    `missing`: which rows of some of the frame's columns have no value, as normalizing found
+    (kept up to date here); other columns are asked.
+    """
+    known = missing if missing is not None else {}
+
+    def current_values(name: str) -> pd.Series:
+        return frame.get(name, pd.Series(np.nan, index=frame.index, dtype="str"))
+
+    def absent(name: str) -> pd.Series:
+        if name not in frame.columns:
+            return pd.Series(True, index=frame.index)
+        if name in known:
+            return pd.Series(known[name], index=frame.index, copy=True)
+        return frame[name].isna()
+
     warnings: list[pd.DataFrame] = []
     for column in fmt.columns:
         if column.default is not None:
             # 001: fund "Yes (if unknown, pass 'General')".
-            current = frame.get(column.name, pd.Series(pd.NA, index=frame.index, dtype="object"))
-            blank = current.isna()
-            if column.default_unless in frame.columns:
-                blank &= frame[column.default_unless].isna()
+            current = current_values(column.name)
+            before = absent(column.name)
+            blank = before.copy()
+            if column.default_unless is not None and column.default_unless in frame.columns:
+                blank &= absent(column.default_unless)
             if blank.any():
                 frame[column.name] = current.where(~blank, column.default)
+                known[column.name] = (before & ~blank).to_numpy(dtype=bool)
                 reason = f"blank {column.name} defaulted to {column.default}"
                 warnings.append(issues(blank, column.name, None, reason))
         if (
@@ -311,11 +369,13 @@ def _fill_defaults(
             and column.default_from in frame.columns
         ):
             # 001: "<record>_updated_at ... If not specified it will be set to <record>_time".
-            current = frame.get(column.name, pd.Series(pd.NA, index=frame.index, dtype="object"))
+            current = current_values(column.name)
             source = frame[column.default_from]
-            fill = current.isna() & source.notna()
+            before = absent(column.name)
+            fill = before & ~absent(column.default_from)
             if fill.any():
                 frame[column.name] = current.where(~fill, source)
+                known[column.name] = (before & ~fill).to_numpy(dtype=bool)
                 reason = f"blank {column.name} set to {column.default_from}"
                 warnings.append(issues(fill, column.name, None, reason))
     return warnings

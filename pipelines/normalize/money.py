@@ -16,8 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from pipelines.normalize.arrow_text import objects, text_array
 from pipelines.normalize.core import DistinctNormalizer, apply_each, per_distinct
 from pipelines.normalize.currency import DEFAULT_CURRENCY, minor_unit_exponent
 from pipelines.normalize.integers import whole_number, whole_numbers
@@ -156,9 +160,38 @@ def money_distinct(
         return (None, fraction) if value is None else (value, None)
 
     def distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
-        return apply_each(present, one)
+        if decimal != ".":
+            return apply_each(present, one)
+        # plain amounts (the bulk of any column) with Arrow's string kernels; the rest one by one
+        plain, minor = _plain_major(text_array(present), exponent)
+        values, problems = apply_each(present[~plain], one)
+        done = pd.Series(objects(minor), index=present.index[plain], dtype=object)
+        return pd.concat([values, done]), problems
 
     return distinct
+
+
+def _plain_major(amounts: pa.Array, exponent: int) -> tuple[np.ndarray, pa.Array]:
+    """Which amounts are plain ("25", "$25", "25.5", "$1234.50": an optional dollar sign,
+    ASCII digits, at most `exponent` decimals after a point) and those amounts in minor units,
+    as `_read` and `_minor` would write them: the digits without the point, padded with zeros
+    to `exponent` decimals, leading zeros dropped ("0" for zero)."""
+    pattern = rf"^\$?[0-9]+(?:\.[0-9]{{0,{exponent}}})?$"
+    mask = pc.match_substring_regex(amounts, pattern).fill_null(False)
+    plain = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+    texts = pc.replace_substring(amounts.filter(mask), "$", "")
+    point = np.asarray(pc.find_substring(texts, ".").to_numpy(zero_copy_only=False))
+    length = np.asarray(pc.binary_length(texts).to_numpy(zero_copy_only=False))
+    decimals = np.where(point >= 0, length - point - 1, 0)
+    pads = np.array(["0" * n for n in range(exponent + 1)], dtype=object)[exponent - decimals]
+    digits = pc.binary_join_element_wise(
+        pc.replace_substring(texts, ".", ""),
+        pa.array(pads, type=texts.type),
+        pa.scalar("", texts.type),
+    )
+    digits = pc.utf8_ltrim(digits, characters="0")
+    zero = pc.equal(pc.binary_length(digits), 0)
+    return plain, pc.if_else(zero, pa.scalar("0", digits.type), digits)
 
 
 def _rejecting(problem: str) -> DistinctNormalizer:

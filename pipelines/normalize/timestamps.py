@@ -7,7 +7,8 @@ different family (day-first, say).
 
 Speed: the family patterns only care which characters are digits, so they run once per distinct
 *shape* (each ASCII digit replaced by "9"; a whole column usually has one or two shapes) instead
-of once per value.
+of once per value. Shapes come from the values' UTF-8 bytes, and the text fixes before parsing
+are Arrow string kernels: no Python string per value until the answers.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 from dateutil import parser as dateutil_parser
 
-from pipelines.normalize.core import DistinctNormalizer, na_series, where_found
+from pipelines.normalize.arrow_text import TextBytes, arrow_text
+from pipelines.normalize.core import DistinctNormalizer
 
 PROBLEM = "unparseable timestamp"
 
@@ -53,7 +57,17 @@ _FAMILIES: dict[str, re.Pattern[str]] = {
 }
 _US_PARTS = ("year", "month", "day", "hour", "minute", "second")
 _ZERO = ord("0")
-_TEMPLATE = np.frombuffer("0000-00-00T00:00:00+00:00".encode("utf-32-le"), dtype=np.uint32)
+_TEMPLATE = b"0000-00-00T00:00:00+00:00"
+_FIELDS = np.dtype(
+    {
+        "names": ["year", "month", "day", "hour", "minute", "second"],
+        "formats": ["S4", "S2", "S2", "S2", "S2", "S2"],
+        "offsets": [0, 5, 8, 11, 14, 17],
+        "itemsize": len(_TEMPLATE),
+    }
+)
+_QUADS = np.array([f"{n:04d}" for n in range(10_000)], dtype="S4")
+_PAIRS = np.array([f"{n:02d}" for n in range(100)], dtype="S2")
 # Only text with a month name goes to dateutil: it guesses at anything else.
 _MONTH_NAME = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -89,15 +103,17 @@ def timestamps_distinct(source_tz: str = "UTC") -> DistinctNormalizer:
 
 @dataclass(frozen=True)
 class _Rows:
-    """Some distinct values with their shapes: `codes` index `shapes`, one per value."""
+    """Some distinct values with their shapes: `codes` index `shapes`, one per value; value i's
+    UTF-8 bytes are data[starts[i]:starts[i] + its length]."""
 
     text: pd.Series
     shapes: list[str]
     codes: np.ndarray
-    points: np.ndarray  # the values as a UTF-32 code point matrix, one row per value
+    data: np.ndarray  # uint8
+    starts: np.ndarray  # int64
 
     def subset(self, rows: np.ndarray) -> _Rows:
-        return _Rows(self.text[rows], self.shapes, self.codes[rows], self.points[rows])
+        return _Rows(self.text[rows], self.shapes, self.codes[rows], self.data, self.starts[rows])
 
     def per_shape(self, test: Callable[[str], object]) -> np.ndarray:
         """`test` of each row's shape, computed once per distinct shape among these rows."""
@@ -106,14 +122,18 @@ class _Rows:
         table[used] = [test(self.shapes[code]) for code in used]
         return np.asarray(table.take(self.codes))
 
+    def characters(self, rows: np.ndarray, width: int) -> np.ndarray:
+        """The first `width` bytes of the values at `rows` (a mask) as a matrix, one row per
+        value: for values of one ASCII shape `width` long, their characters."""
+        return np.asarray(self.data[self.starts[rows][:, None] + np.arange(width)])
+
 
 def _normalize_distinct(present: pd.Series, source_tz: str) -> tuple[pd.Series, pd.Series]:
-    seconds = pd.Series(_NO_SECONDS, index=present.index, dtype=np.int64)
+    seconds = np.full(len(present), _NO_SECONDS, dtype=np.int64)
     lengths = present.str.len().to_numpy(dtype=np.int64)
-    fits = lengths <= _MAX_LENGTH
-    short = present[fits]
-    if not short.empty:
-        every = _with_shapes(short, lengths[fits])
+    fits = np.flatnonzero(lengths <= _MAX_LENGTH)
+    if len(fits):
+        every = _with_shapes(present.iloc[fits])
         family = np.array([_family(shape) for shape in every.shapes], dtype=object)[every.codes]
         converters: dict[str, Callable[[_Rows], pd.Series]] = {
             "unix": _unix_seconds,
@@ -125,34 +145,48 @@ def _normalize_distinct(present: pd.Series, source_tz: str) -> tuple[pd.Series, 
         for name, convert in converters.items():
             selected = family == name
             if selected.any():
-                converted = convert(every.subset(selected))
-                seconds.loc[converted.index] = converted.to_numpy()
+                # each converter answers in its rows' order
+                seconds[fits[selected]] = convert(every.subset(selected)).to_numpy()
 
-    in_range = ((seconds >= _MIN_SECONDS) & (seconds <= _MAX_SECONDS)).to_numpy()
-    out = na_series(present.index)
-    out[in_range] = rfc3339_utc(seconds.to_numpy()[in_range])
-    return out, where_found(pd.Series(~in_range, index=present.index), PROBLEM)
+    in_range = (seconds >= _MIN_SECONDS) & (seconds <= _MAX_SECONDS)
+    values = np.full(len(present), pd.NA, dtype=object)
+    values[in_range] = rfc3339_utc(seconds[in_range])
+    problems = np.full(len(present), pd.NA, dtype=object)
+    problems[~in_range] = PROBLEM
+    return (
+        pd.Series(values, index=present.index, dtype=object),
+        pd.Series(problems, index=present.index, dtype=object),
+    )
 
 
-def _with_shapes(text: pd.Series, lengths: np.ndarray) -> _Rows:
-    """Group values by shape (ASCII digits -> "9"), working on UTF-32 code points in numpy.
+def _with_shapes(text: pd.Series) -> _Rows:
+    """Group values by shape (ASCII digits -> "9"), working on the values' UTF-8 bytes: ASCII
+    digits are bytes of their own in UTF-8, so one numpy pass over the bytes shapes them all,
+    and Arrow's dictionary encoding groups them.
 
-    numpy's fixed-width strings pad with NUL and so drop a value's trailing NULs: such a value
-    (shorter in numpy than its `lengths`) gets the shape "\x00", which no family matches.
+    A value ending in NUL gets the shape "\x00", which no family matches (numpy's fixed-width
+    strings, which shaped values before, dropped trailing NULs: such values were never read).
     """
-    chars = np.asarray(text.to_numpy(dtype=object).astype(str))
-    width = chars.dtype.itemsize // 4
-    points = chars.view(np.uint32).reshape(len(chars), width)
-    shape_points = points.copy()
-    shape_points[(points >= _ZERO) & (points <= _ZERO + 9)] = _ZERO + 9
-    codes, shapes = pd.factorize(shape_points.view(chars.dtype).ravel())
-    codes = np.asarray(codes, np.intp)
-    names = [str(shape) for shape in shapes]
-    cut = np.strings.str_len(chars) != lengths
+    array = arrow_text(text)
+    if array is None:
+        array = pa.array(text.tolist(), type=pa.large_string())
+    raw = TextBytes.of(array.fill_null("") if array.null_count else array)
+    first = int(raw.starts[0]) if len(raw.starts) else 0
+    last = int(raw.ends[-1]) if len(raw.ends) else 0
+    data = np.array(raw.data[first:last])  # a copy: the values' bytes, rebased to 0
+    starts, ends = raw.starts - first, raw.ends - first
+    shaped = np.where(data - np.uint8(_ZERO) < 10, np.uint8(_ZERO + 9), data)  # wraps below "0"
+    offsets = np.append(starts, last - first).astype(np.int64)
+    shapes = pa.Array.from_buffers(
+        pa.large_string(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(shaped)]
+    ).dictionary_encode()
+    codes = np.asarray(shapes.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    names = [str(shape) for shape in shapes.dictionary.to_pylist()]
+    cut = (ends > starts) & (data[np.maximum(ends - 1, 0)] == 0) if len(data) else ends < 0
     if cut.any():
         codes[cut] = len(names)
         names.append(_CUT_SHAPE)
-    return _Rows(text, names, codes, points)
+    return _Rows(text, names, codes, data, starts)
 
 
 def _family(shape: str) -> str:
@@ -179,24 +213,29 @@ def _iso_text(rows: _Rows) -> pd.Series:
     """What pandas' ISO 8601 parser accepts: dashes, upper-case T/Z, no UTC/GMT word.
 
     A UTC/GMT suffix leaves an offset-less value, which utc=True reads as UTC, as it should.
-    The fixes run on plain lists: pandas' str methods cost ~4x more per value.
+    The families' patterns are ASCII-only, so Arrow's ASCII string kernels do what str.replace,
+    str.upper and str.rstrip do; each fix runs when some shape needs it (a value whose shape
+    does not is left as it is by it).
     """
-    texts = rows.text.tolist()
-    fixes: list[tuple[Callable[[str], bool], Callable[[list[str]], list[str]]]] = [
-        (lambda shape: "/" in shape, lambda some: [text.replace("/", "-") for text in some]),
-        (lambda shape: shape != shape.upper(), lambda some: [text.upper() for text in some]),
-        (
-            lambda shape: shape.upper().endswith(("UTC", "GMT")),
-            lambda some: [text[:-3].rstrip() for text in some],
-        ),
-    ]
-    for needs, fix in fixes:
-        selected = np.flatnonzero(rows.per_shape(needs).astype(bool)).tolist()
-        if selected:
-            fixed = fix([texts[i] for i in selected])
-            for i, text in zip(selected, fixed, strict=True):
-                texts[i] = text
-    return pd.Series(texts, index=rows.text.index, dtype="str")
+    array = arrow_text(rows.text)
+    if array is None:
+        array = pa.array(rows.text.tolist(), type=pa.large_string())
+    needs: dict[str, Callable[[str], bool]] = {
+        "dashes": lambda shape: "/" in shape,
+        "upper": lambda shape: shape != shape.upper(),
+        "word": lambda shape: shape.upper().endswith(("UTC", "GMT")),
+    }
+    used = [rows.shapes[code] for code in np.unique(rows.codes)]
+    if any(needs["dashes"](shape) for shape in used):
+        array = pc.replace_substring(array, pattern="/", replacement="-")
+    if any(needs["upper"](shape) for shape in used):
+        array = pc.ascii_upper(array)
+    if any(needs["word"](shape) for shape in used):
+        word = rows.per_shape(needs["word"]).astype(bool)
+        # the space between the time and the word is the one character rstrip could remove
+        cut = pc.utf8_rtrim(pc.utf8_slice_codeunits(array, 0, -3), characters=" ")
+        array = pc.if_else(pa.array(word), cut, array)
+    return pd.Series(array, index=rows.text.index, dtype="str")
 
 
 def _aware_seconds(rows: _Rows) -> pd.Series:
@@ -211,8 +250,9 @@ def _parse_naive(rows: _Rows) -> pd.Series:
 def _parse_us(rows: _Rows) -> pd.Series:
     """MM/DD/YYYY[ HH:MM[:SS[.fff]][ AM|PM]] by reading digits at the positions each shape fixes.
 
-    strptime with %p costs ~4 s per million values; slicing digit columns out of the code point
-    matrix and letting pd.to_datetime assemble (and calendar-check) the parts is ~20x faster.
+    strptime with %p costs ~4 s per million values; slicing digit columns out of the character
+    matrix (the shape is ASCII: a byte per character) and letting pd.to_datetime assemble (and
+    calendar-check) the parts is ~20x faster.
     Fractions are dropped: the output is floored to whole seconds anyway.
     """
     parts = {name: np.zeros(len(rows.codes), dtype=np.int64) for name in _US_PARTS}
@@ -222,7 +262,7 @@ def _parse_us(rows: _Rows) -> pd.Series:
         if match is None:  # only US shapes are routed here
             raise ValueError(f"not a US date shape: {rows.shapes[code]!r}")
         selected = rows.codes == code
-        points = rows.points[selected]
+        points = rows.characters(selected, len(rows.shapes[code]))
         for name in _US_PARTS:
             if match[name] is not None:
                 parts[name][selected] = _digits(points, *match.span(name))
@@ -238,7 +278,7 @@ def _parse_us(rows: _Rows) -> pd.Series:
 
 
 def _digits(points: np.ndarray, start: int, end: int) -> np.ndarray:
-    """The decimal number in columns start:end of a code point matrix (all ASCII digits)."""
+    """The decimal number in columns start:end of a character matrix (all ASCII digits)."""
     weights = 10 ** np.arange(end - start - 1, -1, -1, dtype=np.int64)
     return np.asarray((points[:, start:end].astype(np.int64) - _ZERO) @ weights)
 
@@ -246,26 +286,29 @@ def _digits(points: np.ndarray, start: int, end: int) -> np.ndarray:
 def rfc3339_utc(seconds: np.ndarray) -> np.ndarray:
     """Epoch seconds (years 1-9999) as "YYYY-MM-DDTHH:MM:SS+00:00" Python strings.
 
-    Digits are written straight into a UTF-32 matrix: np.datetime_as_string plus a suffix costs
+    Each field's digits are looked up ("07") and written into its place in fixed-width byte
+    strings, which Arrow turns into Python strings: np.datetime_as_string plus a suffix costs
     four times as much per million values.
     """
+    seconds = np.asarray(seconds, dtype=np.int64)
     days = seconds // 86_400
     clock = seconds - days * 86_400
     day_stamps = days.astype("datetime64[D]")
     months = day_stamps.astype("datetime64[M]")
-    fields = (
-        (0, 4, months.astype("datetime64[Y]").astype(np.int64) + 1970),
-        (5, 2, months.astype(np.int64) % 12 + 1),
-        (8, 2, (day_stamps - months).astype(np.int64) + 1),
-        (11, 2, clock // 3600),
-        (14, 2, clock // 60 % 60),
-        (17, 2, clock % 60),
+    texts = np.full(len(seconds), _TEMPLATE, dtype=f"S{len(_TEMPLATE)}")
+    fields = texts.view(_FIELDS)
+    fields["year"] = _QUADS[months.astype("datetime64[Y]").astype(np.int64) + 1970]
+    fields["month"] = _PAIRS[months.astype(np.int64) % 12 + 1]
+    fields["day"] = _PAIRS[(day_stamps - months).astype(np.int64) + 1]
+    fields["hour"] = _PAIRS[clock // 3600]
+    fields["minute"] = _PAIRS[clock // 60 % 60]
+    fields["second"] = _PAIRS[clock % 60]
+    width = len(_TEMPLATE)
+    offsets = np.arange(0, (len(seconds) + 1) * width, width, dtype=np.int64)
+    strings = pa.Array.from_buffers(
+        pa.large_string(), len(seconds), [None, pa.py_buffer(offsets), pa.py_buffer(texts)]
     )
-    chars = np.tile(_TEMPLATE, (len(seconds), 1))
-    for start, width, value in fields:
-        for place in range(width):
-            chars[:, start + width - 1 - place] += (value // 10**place % 10).astype(np.uint32)
-    return np.asarray(chars.view(f"<U{len(_TEMPLATE)}").ravel().astype(object))
+    return np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _dateutil_seconds(text: pd.Series, source_tz: str) -> pd.Series:

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from pipelines.normalize.arrow_text import arrow_from_objects, arrow_text, lowered
 from schemas.columns import ImportFormat
 
 ID_PREFIX = "ke-"
@@ -68,6 +71,61 @@ def _digests(keys: list[str]) -> dict[str, bytes]:
     hashlib, not pandas' hash_pandas_object: ids must stay the same across library upgrades.
     """
     return {k: hashlib.sha256(k.encode()).digest()[:_DIGEST_BYTES] for k in dict.fromkeys(keys)}
+
+
+_SEPARATOR = pa.scalar("\x1f", pa.large_string())  # no value contains it
+
+
+class _NotText(Exception):
+    """A key column holds values Arrow cannot (a str with a lone surrogate): the list path."""
+
+
+def _arrow_texts(frame: pd.DataFrame, column: str, rows: np.ndarray, *, lower: bool) -> pa.Array:
+    """`_texts` as an Arrow string array (lowercased as str.lower does: `lowered`)."""
+    if column not in frame.columns:
+        return pa.repeat(pa.scalar("", pa.large_string()), len(rows))
+    array = arrow_text(frame[column])  # an Arrow-backed column, as normalize_frame writes them
+    if array is not None:
+        array = array.take(pa.array(rows))
+    else:
+        values = frame[column].to_numpy(dtype=object)[rows]
+        array = arrow_from_objects(values)
+        if array is None and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            raise _NotText(column)
+        if array is None:  # not text: as `_texts` spells it
+            return pa.array(_texts(frame, column, rows, lower=lower), pa.large_string())
+    array = array.fill_null("")
+    return lowered(array) if lower else array
+
+
+def _arrow_key(frame: pd.DataFrame, columns: tuple[str, ...], rows: np.ndarray) -> pa.Array:
+    """`_key` as an Arrow string array."""
+    parts = [_arrow_texts(frame, c, rows, lower=True) for c in columns]
+    if len(parts) == 1:
+        return parts[0]
+    return pc.binary_join_element_wise(*parts, _SEPARATOR)
+
+
+def _prefixed(prefix: str, keys: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(
+        pa.scalar(prefix, pa.large_string()), keys, pa.scalar("", pa.large_string())
+    )
+
+
+def _filled(
+    current: pd.Series, present: bool, missing: np.ndarray, derived: np.ndarray | list[str]
+) -> pd.Series:
+    """`current` with the `missing` rows set to `derived`: Arrow-backed text ("str") for an
+    Arrow-backed column or a new one, as normalize_frame writes columns; object otherwise."""
+    array = arrow_text(current) if present else pa.nulls(len(current), pa.large_string())
+    if array is not None:
+        ids = pa.array(np.asarray(derived, dtype=object), pa.large_string())
+        return pd.Series(
+            pc.replace_with_mask(array, pa.array(missing), ids), index=current.index, dtype="str"
+        )
+    filled = current.to_numpy(dtype=object, copy=True)
+    filled[missing] = derived
+    return pd.Series(filled, index=current.index, dtype=object)
 
 
 @dataclass
@@ -133,11 +191,29 @@ class IdAssigner:
         contact = _texts(frame, "id", rows, lower=False)
         return [c + "\x1f" + k for c, k in zip(contact, keys, strict=True)]
 
+    def _arrow_contact_keys(self, frame: pd.DataFrame, rows: np.ndarray) -> pa.Array:
+        """`contact_keys` as an Arrow string array."""
+        email = _arrow_key(frame, CONTACT_BY_EMAIL, rows)
+        name = _arrow_key(frame, CONTACT_BY_NAME, rows)
+        has_email = pc.greater(pc.binary_length(email), 0)
+        return pc.if_else(has_email, _prefixed("email\x1f", email), _prefixed("name\x1f", name))
+
+    def _arrow_record_keys(
+        self, frame: pd.DataFrame, fields: tuple[str, ...], rows: np.ndarray
+    ) -> pa.Array:
+        """`_record_keys` as an Arrow string array."""
+        keys = _arrow_key(frame, fields, rows)
+        if not self.fmt.has_contact:
+            return keys
+        contact = _arrow_texts(frame, "id", rows, lower=False)
+        return pc.binary_join_element_wise(contact, keys, _SEPARATOR)
+
     def _fill(
         self,
         frame: pd.DataFrame,
         column: str,
         keys_for: Callable[[np.ndarray], list[str]],
+        arrow_keys_for: Callable[[np.ndarray], pa.Array],
         occurrences: bool,
     ) -> None:
         current = (
@@ -150,28 +226,69 @@ class IdAssigner:
             return
         rows = np.flatnonzero(missing)
         scope = self.source_system + "\x1e" + column + "\x1e"
-        scoped = [scope + key for key in keys_for(rows)]
+        derived: np.ndarray | list[str]
+        try:
+            keys = _prefixed(scope, arrow_keys_for(rows)).dictionary_encode()
+        except _NotText:
+            derived = self._derived([scope + key for key in keys_for(rows)], occurrences)
+        else:
+            codes = np.asarray(keys.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+            # the keys' UTF-8 bytes: what str.encode gives hashlib
+            digests = [
+                hashlib.sha256(key).digest()[:_DIGEST_BYTES]
+                for key in keys.dictionary.cast(pa.large_binary()).to_pylist()
+            ]
+            derived = self._derived_by_code(codes, digests, occurrences)
+        frame[column] = _filled(current, column in frame.columns, missing, derived)
+        self.assigned += len(rows)
+
+    def _derived(self, scoped: list[str], occurrences: bool) -> list[str]:
+        """The rows' ids from their scoped keys (the path for keys Arrow cannot hold)."""
         digests = _digests(scoped)
         derived = [ID_PREFIX + digests[k].hex() for k in scoped]
         if occurrences:
             derived = self._with_occurrences(derived, [digests[k] for k in scoped])
-        filled = current.to_numpy(dtype=object, copy=True)
-        filled[rows] = derived
-        frame[column] = pd.Series(filled, index=frame.index, dtype=object)
-        self.assigned += len(rows)
+        return derived
+
+    def _derived_by_code(
+        self, codes: np.ndarray, digests: list[bytes], occurrences: bool
+    ) -> np.ndarray:
+        """The rows' ids from their key codes and each distinct key's digest: `_derived`, with
+        the strings built once per distinct id."""
+        # distinct keys could share a digest (12 bytes of sha256): then they share an id
+        same, distinct = pd.factorize(np.array(digests, dtype=object))
+        codes = np.asarray(same, dtype=np.intp)[codes]
+        ids = np.array([ID_PREFIX + digest.hex() for digest in distinct], dtype=object)
+        derived = ids[codes]
+        if not occurrences:
+            return np.asarray(derived)
+        number = self._occurrence_numbers(
+            codes, np.array(list(distinct), dtype=f"S{_DIGEST_BYTES}")
+        )
+        later = np.flatnonzero(number > 0)
+        derived[later] = [
+            f"{d}-{n + 1}"
+            for d, n in zip(derived[later].tolist(), number[later].tolist(), strict=True)
+        ]
+        return np.asarray(derived)
+
+    def _occurrence_numbers(self, codes: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+        """How many times each row's id (`codes` into the `distinct` digests) was handed out
+        before it, in this chunk and earlier ones; records this chunk's."""
+        before = self.seen.get(distinct)
+        order = np.argsort(codes, kind="stable")
+        starts = np.searchsorted(codes[order], np.arange(len(distinct)))
+        within = np.empty(len(codes), dtype=np.int64)
+        within[order] = np.arange(len(codes)) - starts[codes[order]]
+        self.seen.add(distinct, before, np.bincount(codes, minlength=len(distinct)))
+        return np.asarray(within + before[codes])
 
     def _with_occurrences(self, derived: list[str], digests: list[bytes]) -> list[str]:
         """Second and later rows with the same derived id get `-2`, `-3`, ... in file order."""
-        codes, uniques = pd.factorize(np.asarray(derived, dtype=object))
+        codes, _ = pd.factorize(np.asarray(derived, dtype=object))
         first = np.unique(codes, return_index=True)[1]  # the first row of each distinct id
         distinct = np.array([digests[i] for i in first], dtype=f"S{_DIGEST_BYTES}")
-        before = self.seen.get(distinct)
-        order = np.argsort(codes, kind="stable")
-        starts = np.searchsorted(codes[order], np.arange(len(uniques)))
-        within = np.empty(len(codes), dtype=np.int64)
-        within[order] = np.arange(len(codes)) - starts[codes[order]]
-        number = within + before[codes]
-        self.seen.add(distinct, before, np.bincount(codes, minlength=len(uniques)))
+        number = self._occurrence_numbers(np.asarray(codes, dtype=np.intp), distinct)
         return [
             d if n == 0 else f"{d}-{n + 1}" for d, n in zip(derived, number.tolist(), strict=True)
         ]
@@ -180,11 +297,21 @@ class IdAssigner:
         """Return `frame` with missing contact and record ids filled in (in place is fine)."""
         if self.fmt.has_contact:
             # Rows for the same person share a contact id: no occurrence suffix.
-            self._fill(frame, "id", lambda rows: self.contact_keys(frame, rows), occurrences=False)
+            self._fill(
+                frame,
+                "id",
+                lambda rows: self.contact_keys(frame, rows),
+                lambda rows: self._arrow_contact_keys(frame, rows),
+                occurrences=False,
+            )
         identity = RECORD_IDENTITY.get(self.fmt.name)
         if identity is not None:
             column, fields = identity
             self._fill(
-                frame, column, lambda rows: self._record_keys(frame, fields, rows), occurrences=True
+                frame,
+                column,
+                lambda rows: self._record_keys(frame, fields, rows),
+                lambda rows: self._arrow_record_keys(frame, fields, rows),
+                occurrences=True,
             )
         return frame

@@ -4,9 +4,10 @@ The schema's columns, checks and check names are the rules; this module runs the
 100k-row chunk costs milliseconds, not seconds. pandera's own `validate` walks every cell of
 every column in Python (a per-element type test on object columns, `str.len`, regexes) and then
 reshapes its failure cases; here each check first gets a cheap vectorized screen over the whole
-column (lengths, one regex over the joined values, a hash lookup), and the pandera check itself
-runs only on the values the screen could not clear. A column whose values are not all strings
-goes through pandera whole, exactly as before.
+column, read as Arrow strings (lengths, set membership, fixed-width forms on the UTF-8 bytes),
+and the pandera check itself runs only on the distinct values the screen could not clear.
+normalize_frame's columns are Arrow-backed already; an object column of str is converted once.
+A column whose values are not all strings goes through pandera whole, exactly as before.
 
 Issues come out in a fixed order: columns in the schema's order, rows ascending, for each cell
 the first check it fails (presence, then the checks in the schema's order), then the row rules
@@ -22,7 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from pipelines.normalize.arrow_text import TextBytes, arrow_from_objects, arrow_text, valid_mask
 from pipelines.normalize.frame import ISSUE_COLUMNS
 from schemas.models import RowRule, validation_schema
 
@@ -80,22 +84,29 @@ def check_name(check: pa.Check) -> str:
 
 def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
     """One issue per failing cell of one column: the first check, in schema order, it fails."""
-    missing = values.isna().to_numpy(dtype=bool)
-    present = np.flatnonzero(~missing)
-    texts = values.to_numpy(dtype=object)[present]
-    if not _all_strings(values, texts):
-        return _pandera_column_issues(values, column, raw)
+    objects: np.ndarray | None = None
+    array = arrow_text(values)  # an Arrow-backed column, as normalize_frame writes them
+    if array is None and values.dtype == object:
+        objects = values.to_numpy(dtype=object)
+        array = arrow_from_objects(objects)
+    if array is not None:
+        missing = ~valid_mask(array)
+    else:
+        objects = values.to_numpy(dtype=object)
+        missing = values.isna().to_numpy(dtype=bool)
+        if not _all_strings(values, objects[~missing]):
+            return _pandera_column_issues(values, column, raw)
     failed = np.full(len(values), -1, dtype=np.intp)  # position in `names` of the first failure
     names = [_NOT_NULLABLE, *(check_name(check) for check in column.checks)]
     if not column.nullable:
         failed[missing] = 0
-    screen = _Screen(texts)
+    screen = _Screen(array)
     for number, check in enumerate(column.checks, start=1):
-        open_ = np.flatnonzero(failed[present] < 0)
-        suspects = open_[screen.suspects(check, open_)]
+        suspects = np.flatnonzero(screen.suspects(check) & ~missing & (failed < 0))
         if len(suspects):
-            passed = _passes(check, texts[suspects])
-            failed[present[suspects[~passed]]] = number
+            texts = objects[suspects] if objects is not None else None
+            passed = _passes(check, texts, screen.texts(suspects))
+            failed[suspects[~passed]] = number
     bad = np.flatnonzero(failed >= 0)
     if len(bad) == 0:
         return pd.DataFrame(columns=ISSUE_COLUMNS)
@@ -104,27 +115,28 @@ def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> p
 
 
 class _Screen:
-    """Cheap vectorized screens of one column's texts (non-missing strings) for its checks.
+    """Cheap vectorized screens of one column's values for its checks, over all its rows (what
+    they say of a missing value does not matter).
 
     A screen is exact or errs towards suspicion (every value, for checks it does not know);
-    pandera decides on the suspects. Values an earlier isin or fixed-width form screen cleared
-    have a known length, so a later length check need not measure them.
+    pandera decides on the suspects. The screens read the column as Arrow strings: lengths and
+    set membership in C++, fixed-width forms on the UTF-8 bytes. A column Arrow cannot hold (a
+    str with a lone surrogate) is all suspects.
     """
 
-    def __init__(self, texts: np.ndarray) -> None:
-        self.texts = texts
+    def __init__(self, array: pyarrow.Array | None) -> None:
+        self.array = array
         self._lengths: np.ndarray | None = None
-        self._cleared = np.zeros(len(texts), dtype=bool)  # passed a screen below
-        self._cleared_max = 0  # ... and so are at most this long
 
-    def lengths(self, positions: np.ndarray) -> np.ndarray:
-        if self._lengths is None:
-            texts = self.texts
-            self._lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        return np.asarray(self._lengths[positions])
+    def texts(self, rows: np.ndarray) -> pyarrow.Array | None:
+        """The values at `rows` as Arrow strings (None for a column Arrow cannot hold)."""
+        return None if self.array is None else self.array.take(pyarrow.array(rows))
 
-    def suspects(self, check: pa.Check, positions: np.ndarray) -> np.ndarray:
-        """Which of the texts at `positions` might fail `check` (a mask over `positions`)."""
+    def suspects(self, check: pa.Check) -> np.ndarray:
+        """Which values might fail `check` (a mask over the rows; it may be one value for all)."""
+        array = self.array
+        if array is None:
+            return np.array(True)
         stats: dict[str, Any] = check.statistics or {}
         if (
             check.name == "str_length"
@@ -132,39 +144,33 @@ class _Screen:
             and stats.get("min_value") is None
             and stats.get("exact_value") is None
         ):
-            limit = stats["max_value"]
-            suspect = np.zeros(len(positions), dtype=bool)
-            unknown = ~self._cleared[positions] if self._cleared_max <= limit else None
-            measure = np.flatnonzero(unknown) if unknown is not None else np.arange(len(positions))
-            if len(measure):
-                texts = self.texts[positions[measure]]
-                lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-                suspect[measure] = lengths > limit
-            return suspect
+            if self._lengths is None:  # in characters, as Python's len counts them
+                lengths = pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False)
+                self._lengths = np.asarray(lengths, dtype=np.int64)
+            return np.asarray(self._lengths > stats["max_value"])
         if check.name == "str_matches" and isinstance(stats.get("pattern"), str):
             form = fixed_width_form(stats["pattern"])
             if form is not None:
-                suspect = _form_suspects(self.texts[positions], self.lengths(positions), form)
-                self._clear(positions[~suspect], len(form))
-                return suspect
+                return _form_suspects(TextBytes.of(array), form)
         if check.name == "isin" and stats.get("allowed_values") is not None:
             allowed = list(stats["allowed_values"])
-            texts = pd.Series(self.texts[positions], dtype=object)
-            suspect = ~texts.isin(allowed).to_numpy(dtype=bool)
-            self._clear(positions[~suspect], max((len(str(a)) for a in allowed), default=0))
-            return np.asarray(suspect)
-        return np.ones(len(positions), dtype=bool)
-
-    def _clear(self, positions: np.ndarray, longest: int) -> None:
-        """Only the first screen's clearance is kept: later ones see fewer values anyway."""
-        if not self._cleared.any():
-            self._cleared[positions] = True
-            self._cleared_max = longest
+            if all(isinstance(value, str) for value in allowed):
+                kinds = pyarrow.array(allowed, pyarrow.large_string())
+                found = pc.is_in(array, value_set=kinds).to_numpy(zero_copy_only=False)
+                return ~np.asarray(found, dtype=bool)
+        return np.ones(len(array), dtype=bool)
 
 
-def _passes(check: pa.Check, texts: np.ndarray) -> np.ndarray:
-    """pandera's verdict on each of `texts`, asked once per distinct value."""
-    codes, uniques = pd.factorize(texts)
+def _passes(check: pa.Check, texts: np.ndarray | None, arrow: pyarrow.Array | None) -> np.ndarray:
+    """pandera's verdict on each of some texts (as Python objects or as Arrow strings; Arrow's
+    if both), asked once per distinct value."""
+    if arrow is not None:
+        encoded = arrow.dictionary_encode()
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+        uniques: Any = encoded.dictionary.to_pylist()
+    else:
+        assert texts is not None
+        codes, uniques = pd.factorize(texts)
     result = check(pd.Series(uniques, dtype=object))
     passed = np.asarray(result.check_output.to_numpy(), dtype=bool)
     return np.asarray(passed[codes])
@@ -201,13 +207,25 @@ def fixed_width_form(pattern: str) -> np.ndarray | None:
     return np.array(bounds, dtype=np.uint32).reshape(-1, 2) if bounds else None
 
 
-def _form_suspects(texts: np.ndarray, lengths: np.ndarray, form: np.ndarray) -> np.ndarray:
-    """Values that are not `form` (see `fixed_width_form`) character for character."""
+def _form_suspects(text: TextBytes, form: np.ndarray) -> np.ndarray:
+    """Which values are not `form` (see `fixed_width_form`) character for character.
+
+    On the UTF-8 bytes: when every character of the form is ASCII, a match is exactly as many
+    bytes as the form is wide, each in its position's range (a non-ASCII character takes two
+    bytes or more, and its bytes are all above the ASCII ranges).
+    """
     width = len(form)
-    suspects = lengths != width
+    if int(form[:, 1].max()) >= 0x80:
+        return np.ones(len(text.starts), dtype=bool)  # no such form in the schemas
+    suspects = (text.ends - text.starts) != width
     fits = np.flatnonzero(~suspects)
     if len(fits):
-        points = np.array(texts[fits], dtype=f"<U{width}").view(np.uint32).reshape(-1, width)
+        starts = text.starts[fits]
+        if starts[-1] - starts[0] == width * (len(fits) - 1):  # back to back: a plain reshape
+            first = int(starts[0])
+            points = text.data[first : first + width * len(fits)].reshape(-1, width)
+        else:
+            points = text.data[starts[:, None] + np.arange(width)]
         wrong = ((points < form[:, 0]) | (points > form[:, 1])).any(axis=1)
         suspects[fits[wrong]] = True
     return np.asarray(suspects)
