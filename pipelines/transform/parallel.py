@@ -74,13 +74,21 @@ def prepare_chunks(
 ) -> Iterator[PreparedChunk]:
     """`prepare_chunk` of each chunk, in order; on `workers` processes when there are
     MIN_CHUNKS chunks or more."""
-    head = [chunk for _, chunk in zip(range(MIN_CHUNKS), chunks, strict=False)]
-    if workers < 2 or len(head) < MIN_CHUNKS:
+    head: deque[pd.DataFrame] = deque()
+    if workers >= 2:  # a look ahead: is the file long enough to pay for the processes?
+        head.extend(chunk for _, chunk in zip(range(MIN_CHUNKS), chunks, strict=False))
+    chunks = itertools.chain(_handed_over(head), chunks)  # no chunk kept here once handed on
+    if len(head) < MIN_CHUNKS:
         assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
-        for chunk in itertools.chain(head, chunks):
+        for chunk in chunks:
             yield prepare_chunk(chunk, mapping, options, assigner)
         return
-    yield from _on_workers(itertools.chain(head, chunks), mapping, options, workers)
+    yield from _on_workers(chunks, mapping, options, workers)
+
+
+def _handed_over(chunks: deque[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    while chunks:
+        yield chunks.popleft()
 
 
 def _on_workers(
