@@ -40,7 +40,9 @@ def arrow_text(values: pd.Series) -> pa.Array | None:
     data = values.array.__arrow_array__()  # the Arrow protocol: the Series' own buffers
     if data.type not in _OFFSETS:
         data = data.cast(pa.large_string())
-    return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    if not isinstance(data, pa.ChunkedArray):
+        return data
+    return data.chunk(0) if data.num_chunks == 1 else data.combine_chunks()
 
 
 def arrow_from_objects(values: np.ndarray) -> pa.Array | None:

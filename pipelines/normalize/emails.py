@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from pipelines.normalize.arrow_text import TextBytes, lowered, objects, text_array
+from pipelines.normalize.arrow_text import TextBytes, lowered, text_array
 
 PROBLEM = "invalid email"
 
@@ -41,18 +41,16 @@ def emails_distinct(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     the screen does not clear meet `_PLAIN_RE` and then email-validator, one by one.
     """
     lower = lowered(text_array(present))
-    addresses = objects(lower)
     valid = _surely_plain(lower)
+    others = np.flatnonzero(~valid)
     fullmatch = _PLAIN_RE.fullmatch
-    for i in np.flatnonzero(~valid).tolist():
-        address = addresses[i]
+    for i, address in zip(others.tolist(), lower.take(others).to_pylist(), strict=True):
         valid[i] = fullmatch(address) is not None or _validates(address)
-    values = addresses.copy()
-    values[~valid] = pd.NA
     problems = np.full(len(valid), pd.NA, dtype=object)
     problems[~valid] = PROBLEM
+    values = pc.if_else(pa.array(valid), lower, pa.scalar(None, lower.type))
     return (
-        pd.Series(values, index=present.index, dtype=object),
+        pd.Series(values, index=present.index, dtype="str"),
         pd.Series(problems, index=present.index, dtype=object),
     )
 

@@ -208,15 +208,29 @@ def _table(results: pd.Series, size: int) -> np.ndarray:
     return table
 
 
-def _spread(table: np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """The rows' values from a per-distinct table (`_table`) as an Arrow-backed "str" Series:
-    Arrow's take, not a Python object per row. A table holding other values than text (no
-    normalizer returns any) spreads as an object Series."""
-    texts = arrow_from_objects(table)
-    if texts is None:
-        return pd.Series(table.take(codes), index=index, dtype=object)
-    positions = np.where(codes < 0, len(table) - 1, codes)  # -1: the trailing NA slot
-    return pd.Series(texts.take(positions), index=index, dtype="str")
+def _text_table(results: pd.Series, size: int) -> pa.Array | None:
+    """`_table` as Arrow strings (null where absent or NA); None if some result is not text
+    (no normalizer returns any). Normalizers that work in Arrow return "str" Series, which
+    then never become Python strings."""
+    array = arrow_text(results)
+    if array is None:
+        array = arrow_from_objects(results.to_numpy(dtype=object))
+        if array is None:
+            return None
+    labels = results.index.to_numpy(dtype=np.intp)
+    if len(labels) == size and bool((labels == np.arange(size)).all()):
+        return pa.concat_arrays([array, pa.nulls(1, array.type)])
+    where = np.full(size + 1, -1, dtype=np.int64)
+    where[labels] = np.arange(len(labels))
+    return array.take(pa.array(where, mask=where < 0))
+
+
+def _suffixed(reasons: np.ndarray, where: np.ndarray, suffix: str) -> np.ndarray:
+    """Per-distinct reasons with `suffix` added where `where` says (once per distinct value,
+    not per row)."""
+    out = reasons.copy()
+    out[where] = [reason + suffix for reason in reasons[where].tolist()]
+    return out
 
 
 def _cell_issues(
@@ -281,9 +295,15 @@ def normalize_frame(
             found, problems = clean_distinct(uniques), None
         else:
             found, problems = normalizer(clean_distinct(uniques))
-        values = _table(found, size)
-        has_value = pd.notna(values)
-        out[column.name] = _spread(values, codes, raw.index)
+        table = _text_table(found, size)
+        if table is not None:
+            has_value = valid_mask(table)
+            rows = np.where(codes < 0, size, codes)  # -1 (a missing cell): the trailing null
+            out[column.name] = pd.Series(table.take(rows), index=raw.index, dtype="str")
+        else:
+            values = _table(found, size)
+            has_value = pd.notna(values)
+            out[column.name] = pd.Series(values.take(codes), index=raw.index, dtype=object)
         missing[column.name] = ~has_value[codes]
         if problems is None:
             continue
@@ -294,14 +314,14 @@ def normalize_frame(
         kept = np.flatnonzero((problem & has_value)[codes])
         failed = np.flatnonzero((problem & ~has_value)[codes])
         if len(kept):
-            text = reasons[codes[kept]] + ", kept as given"
+            text = _suffixed(reasons, problem & has_value, ", kept as given")[codes[kept]]
             warnings.append(_cell_issues(kept, column.name, raw, text))
         if len(failed):
-            text = reasons[codes[failed]]
             if _problem_rejects(column, options):
-                rejects.append(_cell_issues(failed, column.name, raw, text))
+                rejects.append(_cell_issues(failed, column.name, raw, reasons[codes[failed]]))
             else:
-                warnings.append(_cell_issues(failed, column.name, raw, text + ", cleared"))
+                text = _suffixed(reasons, problem & ~has_value, ", cleared")[codes[failed]]
+                warnings.append(_cell_issues(failed, column.name, raw, text))
     frame = pd.DataFrame(out, index=mapped.index)
     warnings += _fill_defaults(frame, fmt, options, missing)
     ordered = [c for c in fmt.names if c in frame.columns]

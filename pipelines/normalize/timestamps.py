@@ -149,12 +149,15 @@ def _normalize_distinct(present: pd.Series, source_tz: str) -> tuple[pd.Series, 
                 seconds[fits[selected]] = convert(every.subset(selected)).to_numpy()
 
     in_range = (seconds >= _MIN_SECONDS) & (seconds <= _MAX_SECONDS)
-    values = np.full(len(present), pd.NA, dtype=object)
-    values[in_range] = rfc3339_utc(seconds[in_range])
+    texts = _rfc3339_arrow(seconds[in_range])
+    if not in_range.all():  # nulls where out of range
+        where = np.full(len(present), -1, dtype=np.int64)
+        where[in_range] = np.arange(len(texts))
+        texts = texts.take(pa.array(where, mask=where < 0))
     problems = np.full(len(present), pd.NA, dtype=object)
     problems[~in_range] = PROBLEM
     return (
-        pd.Series(values, index=present.index, dtype=object),
+        pd.Series(texts, index=present.index, dtype="str"),
         pd.Series(problems, index=present.index, dtype=object),
     )
 
@@ -284,11 +287,17 @@ def _digits(points: np.ndarray, start: int, end: int) -> np.ndarray:
 
 
 def rfc3339_utc(seconds: np.ndarray) -> np.ndarray:
-    """Epoch seconds (years 1-9999) as "YYYY-MM-DDTHH:MM:SS+00:00" Python strings.
+    """Epoch seconds (years 1-9999) as "YYYY-MM-DDTHH:MM:SS+00:00" Python strings."""
+    strings = _rfc3339_arrow(seconds)
+    return np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _rfc3339_arrow(seconds: np.ndarray) -> pa.Array:
+    """`rfc3339_utc` as an Arrow string array.
 
     Each field's digits are looked up ("07") and written into its place in fixed-width byte
-    strings, which Arrow turns into Python strings: np.datetime_as_string plus a suffix costs
-    four times as much per million values.
+    strings, which are the array's buffer as they are: np.datetime_as_string plus a suffix
+    costs four times as much per million values.
     """
     seconds = np.asarray(seconds, dtype=np.int64)
     days = seconds // 86_400
@@ -305,10 +314,9 @@ def rfc3339_utc(seconds: np.ndarray) -> np.ndarray:
     fields["second"] = _PAIRS[clock % 60]
     width = len(_TEMPLATE)
     offsets = np.arange(0, (len(seconds) + 1) * width, width, dtype=np.int64)
-    strings = pa.Array.from_buffers(
+    return pa.Array.from_buffers(
         pa.large_string(), len(seconds), [None, pa.py_buffer(offsets), pa.py_buffer(texts)]
     )
-    return np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _dateutil_seconds(text: pd.Series, source_tz: str) -> pd.Series:

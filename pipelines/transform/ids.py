@@ -99,11 +99,13 @@ def _arrow_texts(frame: pd.DataFrame, column: str, rows: np.ndarray, *, lower: b
 
 
 def _arrow_key(frame: pd.DataFrame, columns: tuple[str, ...], rows: np.ndarray) -> pa.Array:
-    """`_key` as an Arrow string array."""
-    parts = [_arrow_texts(frame, c, rows, lower=True) for c in columns]
+    """`_key` as an Arrow string array. Lowercased once joined: the separator is no cased
+    letter nor case-ignorable, so str.lower's one contextual rule (a final sigma) sees each
+    value's end as it does alone."""
+    parts = [_arrow_texts(frame, c, rows, lower=False) for c in columns]
     if len(parts) == 1:
-        return parts[0]
-    return pc.binary_join_element_wise(*parts, _SEPARATOR)
+        return lowered(parts[0])
+    return lowered(pc.binary_join_element_wise(*parts, _SEPARATOR))
 
 
 def _prefixed(prefix: str, keys: pa.Array) -> pa.Array:
@@ -113,19 +115,48 @@ def _prefixed(prefix: str, keys: pa.Array) -> pa.Array:
 
 
 def _filled(
-    current: pd.Series, present: bool, missing: np.ndarray, derived: np.ndarray | list[str]
+    current: pd.Series, present: bool, missing: np.ndarray, derived: pa.Array | list[str]
 ) -> pd.Series:
     """`current` with the `missing` rows set to `derived`: Arrow-backed text ("str") for an
     Arrow-backed column or a new one, as normalize_frame writes columns; object otherwise."""
     array = arrow_text(current) if present else pa.nulls(len(current), pa.large_string())
+    if isinstance(derived, list):
+        derived = pa.array(derived, pa.large_string())
     if array is not None:
-        ids = pa.array(np.asarray(derived, dtype=object), pa.large_string())
-        return pd.Series(
-            pc.replace_with_mask(array, pa.array(missing), ids), index=current.index, dtype="str"
-        )
-    filled = current.to_numpy(dtype=object, copy=True)
-    filled[missing] = derived
-    return pd.Series(filled, index=current.index, dtype=object)
+        filled = pc.replace_with_mask(array, pa.array(missing), derived)
+        return pd.Series(filled, index=current.index, dtype="str")
+    values = current.to_numpy(dtype=object, copy=True)
+    values[missing] = derived.to_pylist()
+    return pd.Series(values, index=current.index, dtype=object)
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _id_texts(digests: np.ndarray) -> pa.Array:
+    """`ID_PREFIX` + each digest's hex digits (`bytes.hex`), written into one byte buffer."""
+    raw = digests.view(np.uint8).reshape(len(digests), _DIGEST_BYTES)
+    width = len(ID_PREFIX) + 2 * _DIGEST_BYTES
+    chars = np.empty((len(digests), width), dtype=np.uint8)
+    chars[:, : len(ID_PREFIX)] = np.frombuffer(ID_PREFIX.encode(), dtype=np.uint8)
+    chars[:, len(ID_PREFIX) :: 2] = _HEX[raw >> 4]
+    chars[:, len(ID_PREFIX) + 1 :: 2] = _HEX[raw & 0x0F]
+    offsets = np.arange(0, (len(digests) + 1) * width, width, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_string(), len(digests), [None, pa.py_buffer(offsets), pa.py_buffer(chars)]
+    )
+
+
+def _merged(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """None when the digests are all different (the keys are; 12 bytes of sha256 always
+    differ in practice), else each digest's number among the distinct ones, and those."""
+    halves = digests.view(np.dtype([("high", "<u8"), ("low", "<u4")]))
+    high, _ = pd.factorize(halves["high"])
+    same, _ = pd.factorize((high.astype(np.uint64) << np.uint64(32)) | halves["low"])
+    if same.max(initial=-1) + 1 == len(digests):
+        return None
+    first = np.unique(same, return_index=True)[1]
+    return np.asarray(same, dtype=np.intp), digests[first]
 
 
 @dataclass
@@ -226,19 +257,20 @@ class IdAssigner:
             return
         rows = np.flatnonzero(missing)
         scope = self.source_system + "\x1e" + column + "\x1e"
-        derived: np.ndarray | list[str]
+        derived: pa.Array | list[str]
         try:
             keys = _prefixed(scope, arrow_keys_for(rows)).dictionary_encode()
         except _NotText:
             derived = self._derived([scope + key for key in keys_for(rows)], occurrences)
         else:
             codes = np.asarray(keys.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+            sha256 = hashlib.sha256
             # the keys' UTF-8 bytes: what str.encode gives hashlib
-            digests = [
-                hashlib.sha256(key).digest()[:_DIGEST_BYTES]
-                for key in keys.dictionary.cast(pa.large_binary()).to_pylist()
-            ]
-            derived = self._derived_by_code(codes, digests, occurrences)
+            texts = keys.dictionary.cast(pa.large_binary()).to_pylist()
+            digests = b"".join([sha256(key).digest()[:_DIGEST_BYTES] for key in texts])
+            derived = self._derived_by_code(
+                codes, np.frombuffer(digests, dtype=f"S{_DIGEST_BYTES}"), occurrences
+            )
         frame[column] = _filled(current, column in frame.columns, missing, derived)
         self.assigned += len(rows)
 
@@ -251,26 +283,28 @@ class IdAssigner:
         return derived
 
     def _derived_by_code(
-        self, codes: np.ndarray, digests: list[bytes], occurrences: bool
-    ) -> np.ndarray:
+        self, codes: np.ndarray, digests: np.ndarray, occurrences: bool
+    ) -> pa.Array:
         """The rows' ids from their key codes and each distinct key's digest: `_derived`, with
-        the strings built once per distinct id."""
-        # distinct keys could share a digest (12 bytes of sha256): then they share an id
-        same, distinct = pd.factorize(np.array(digests, dtype=object))
-        codes = np.asarray(same, dtype=np.intp)[codes]
-        ids = np.array([ID_PREFIX + digest.hex() for digest in distinct], dtype=object)
-        derived = ids[codes]
+        the ids written once per distinct key, in numpy, and spread by Arrow."""
+        merged = _merged(digests)
+        if merged is not None:  # distinct keys with one digest share an id, as ever
+            same, digests = merged
+            codes = same[codes]
+        derived = _id_texts(digests).take(pa.array(codes))
         if not occurrences:
-            return np.asarray(derived)
-        number = self._occurrence_numbers(
-            codes, np.array(list(distinct), dtype=f"S{_DIGEST_BYTES}")
-        )
+            return derived
+        number = self._occurrence_numbers(codes, digests)
         later = np.flatnonzero(number > 0)
-        derived[later] = [
+        if not len(later):
+            return derived
+        texts = [
             f"{d}-{n + 1}"
-            for d, n in zip(derived[later].tolist(), number[later].tolist(), strict=True)
+            for d, n in zip(derived.take(later).to_pylist(), number[later].tolist(), strict=True)
         ]
-        return np.asarray(derived)
+        mask = np.zeros(len(codes), dtype=bool)
+        mask[later] = True
+        return pc.replace_with_mask(derived, pa.array(mask), pa.array(texts, pa.large_string()))
 
     def _occurrence_numbers(self, codes: np.ndarray, distinct: np.ndarray) -> np.ndarray:
         """How many times each row's id (`codes` into the `distinct` digests) was handed out

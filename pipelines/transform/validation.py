@@ -126,7 +126,12 @@ class _Screen:
 
     def __init__(self, array: pyarrow.Array | None) -> None:
         self.array = array
-        self._lengths: np.ndarray | None = None
+        self._bytes: TextBytes | None = None
+
+    def bytes(self, array: pyarrow.Array) -> TextBytes:
+        if self._bytes is None:
+            self._bytes = TextBytes.of(array)
+        return self._bytes
 
     def texts(self, rows: np.ndarray) -> pyarrow.Array | None:
         """The values at `rows` as Arrow strings (None for a column Arrow cannot hold)."""
@@ -144,14 +149,12 @@ class _Screen:
             and stats.get("min_value") is None
             and stats.get("exact_value") is None
         ):
-            if self._lengths is None:  # in characters, as Python's len counts them
-                lengths = pc.utf8_length(array).fill_null(0).to_numpy(zero_copy_only=False)
-                self._lengths = np.asarray(lengths, dtype=np.int64)
-            return np.asarray(self._lengths > stats["max_value"])
+            # no text has more characters than UTF-8 bytes: pandera counts the few longer ones
+            return np.asarray(self.bytes(array).lengths > stats["max_value"])
         if check.name == "str_matches" and isinstance(stats.get("pattern"), str):
             form = fixed_width_form(stats["pattern"])
             if form is not None:
-                return _form_suspects(TextBytes.of(array), form)
+                return _form_suspects(self.bytes(array), form)
         if check.name == "isin" and stats.get("allowed_values") is not None:
             allowed = list(stats["allowed_values"])
             if all(isinstance(value, str) for value in allowed):
@@ -217,6 +220,7 @@ def _form_suspects(text: TextBytes, form: np.ndarray) -> np.ndarray:
     width = len(form)
     if int(form[:, 1].max()) >= 0x80:
         return np.ones(len(text.starts), dtype=bool)  # no such form in the schemas
+    low, high = form[:, 0].astype(np.uint8), form[:, 1].astype(np.uint8)
     suspects = (text.ends - text.starts) != width
     fits = np.flatnonzero(~suspects)
     if len(fits):
@@ -226,7 +230,7 @@ def _form_suspects(text: TextBytes, form: np.ndarray) -> np.ndarray:
             points = text.data[first : first + width * len(fits)].reshape(-1, width)
         else:
             points = text.data[starts[:, None] + np.arange(width)]
-        wrong = ((points < form[:, 0]) | (points > form[:, 1])).any(axis=1)
+        wrong = ((points < low) | (points > high)).any(axis=1)
         suspects[fits[wrong]] = True
     return np.asarray(suspects)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from pipelines.transform.ids import IdAssigner
+from pipelines.transform.ids import ID_PREFIX, IdAssigner, _id_texts, _merged
 from schemas.columns import FORMATS
 
 GIFTS = pd.DataFrame(
@@ -112,3 +113,23 @@ def test_a_key_arrow_cannot_hold_takes_the_list_path() -> None:
     except UnicodeEncodeError:
         return  # str.encode refuses a lone surrogate, as it always did
     assert out["id"].tolist()[:4] == MIXED_IDS[:4]
+
+
+def test_ids_are_written_as_bytes_hex_would_write_them() -> None:
+    digests = [bytes(range(12)), b"\xff" * 12, b"\x00" * 11 + b"\x01", b"\x10" * 12]
+    texts = _id_texts(np.frombuffer(b"".join(digests), dtype="S12")).to_pylist()
+    assert texts == [ID_PREFIX + digest.hex() for digest in digests]
+
+
+def test_distinct_keys_sharing_a_digest_share_an_id_and_its_repeat_numbers() -> None:
+    """12 bytes of sha256 never collide in practice; if they did, the two keys would be one
+    id, numbered as one (what numbering the derived id strings always did)."""
+    digests = np.frombuffer(b"a" * 12 + b"b" * 12 + b"a" * 12, dtype="S12")
+    assert _merged(digests[:2]) is None
+    merged = _merged(digests)
+    assert merged is not None
+    assert merged[0].tolist() == [0, 1, 0] and merged[1].tolist() == [b"a" * 12, b"b" * 12]
+    assigner = IdAssigner(FORMATS["contact_with_transaction"], "classy")
+    ids = assigner._derived_by_code(np.array([0, 2, 1, 2]), digests, occurrences=True)
+    first, second = ID_PREFIX + (b"a" * 12).hex(), ID_PREFIX + (b"b" * 12).hex()
+    assert ids.to_pylist() == [first, first + "-2", second, first + "-3"]
