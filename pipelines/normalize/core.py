@@ -20,8 +20,9 @@ from pipelines.normalize.arrow_text import TextBytes, arrow_text, objects
 from pipelines.normalize.result import Normalized
 
 # A normalizer, as `normalize_frame` picks one per column kind: distinct, cleaned
-# (`clean_distinct`), non-empty values ("str" Series) -> (values, problems) under their index
-# labels, NA meaning no value / no problem.
+# (`clean_distinct`), non-empty values ("str" Series; a column whose values barely repeat comes
+# as it is) -> (values, problems) under their index labels, NA meaning no value / no problem.
+# Values may come as a "str" Series: normalizers that work in Arrow never make Python strings.
 DistinctNormalizer = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 # Kindful rejects CSVs with a BOM and control characters corrupt its fields; \t and \n are real

@@ -7,6 +7,10 @@ as given with a warning. Defaults the reference prescribes are filled here, with
 Money in major units (the mapping's `dollars`) becomes minor units by each row's currency (the
 format's currency column; a row without one is in DEFAULT_CURRENCY): the column's rows are
 grouped by currency, and each group is normalized once per distinct amount.
+
+The Kindful columns come out Arrow-backed ("str", missing as NaN), as the reader's columns come
+in: ids, validation and the output writers read them as Arrow strings, and a value becomes a
+Python string only where some rule needs Python (a dirty or padded value, an odd email).
 """
 
 from __future__ import annotations
@@ -260,8 +264,9 @@ def normalize_frame(
 
     Each column is factorized once: cleaning, normalizing and deciding warning or reject all
     happen once per distinct value (per distinct value and currency for money in major units),
-    and only the answers are spread back to the rows. `decimal`: the decimal mark amounts are
-    written with (the mapping's `decimal`).
+    and only the answers are spread back to the rows (by Arrow's take). A column only cleaned
+    is cleaned straight from its rows, and one whose values barely repeat is not factorized.
+    `decimal`: the decimal mark amounts are written with (the mapping's `decimal`).
     """
     rejects: list[pd.DataFrame] = []
     warnings: list[pd.DataFrame] = []
