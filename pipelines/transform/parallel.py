@@ -46,6 +46,7 @@ __all__ = [
     "WORKERS_ENV",
     "WORKER_CHUNK_ROWS",
     "Occurrences",
+    "derived_numbers",
     "prepare_chunks",
     "worker_count",
 ]
@@ -145,6 +146,8 @@ class _Shipped:
     derived_column: str | None
     derived_rows: np.ndarray
     derived_ids: np.ndarray
+    derived_digests: np.ndarray
+    derived_within: np.ndarray
 
 
 _WORKER: dict[str, Any] = {}
@@ -192,6 +195,7 @@ def _prepare_here(chunk: pd.DataFrame) -> _Shipped:
         raise
     except Exception as error:  # its text may quote donor data
         raise InternalError(internal_error(error)) from None
+    digests, within = derived_numbers(ids.derived_ids)
     return _Shipped(
         accepted=_arrow_text(prepared.accepted),
         rejects=prepared.rejects,
@@ -201,6 +205,8 @@ def _prepare_here(chunk: pd.DataFrame) -> _Shipped:
         derived_column=ids.derived_column,
         derived_rows=ids.derived_rows,
         derived_ids=ids.derived_ids,
+        derived_digests=digests,
+        derived_within=within,
     )
 
 
@@ -213,7 +219,9 @@ def _received(
     asked.popleft()
     accepted = shipped.accepted
     if shipped.derived_column is not None and len(shipped.derived_ids):
-        final = occurrences.settle(shipped.derived_ids)
+        final = occurrences.settle(
+            shipped.derived_ids, shipped.derived_digests, shipped.derived_within
+        )
         changed = np.flatnonzero(final != shipped.derived_ids)
         if len(changed):
             accepted = _replaced(
@@ -278,28 +286,31 @@ class Occurrences:
     def __init__(self) -> None:
         self.seen = SeenIds()
 
-    def settle(self, ids: np.ndarray) -> np.ndarray:
-        """The chunk's derived ids (row order) with the file-wide occurrence numbers."""
-        texts = pd.Series(ids, dtype=object)
-        bases = texts.str.slice(0, _BASE_LENGTH)
-        suffix = pd.to_numeric(texts.str.slice(_BASE_LENGTH + 1), errors="coerce")
-        within = suffix.fillna(1).to_numpy(dtype=np.int64) - 1
-        codes, uniques = pd.factorize(bases)
-        distinct = np.array(
-            [bytes.fromhex(base[len(ID_PREFIX) :]) for base in uniques], dtype="S12"
-        )
+    def settle(self, ids: np.ndarray, digests: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """The chunk's derived ids (row order) with the file-wide occurrence numbers, given
+        each id's digest and its number within the chunk (`derived_numbers`)."""
+        distinct, codes = np.unique(digests, return_inverse=True)
         before = self.seen.get(distinct)
-        self.seen.add(distinct, before, np.bincount(codes, minlength=len(uniques)))
+        self.seen.add(distinct, before, np.bincount(codes, minlength=len(distinct)))
         earlier = before[codes]
         later = np.flatnonzero(earlier > 0)
         if not len(later):
             return np.asarray(ids, dtype=object)
         out = np.array(ids, dtype=object)
         number = within[later] + earlier[later] + 1
-        out[later] = [
-            f"{base}-{n}" for base, n in zip(bases.to_numpy()[later], number.tolist(), strict=True)
-        ]
+        bases = [text[:_BASE_LENGTH] for text in out[later].tolist()]
+        out[later] = [f"{base}-{n}" for base, n in zip(bases, number.tolist(), strict=True)]
         return out
+
+
+def derived_numbers(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each derived id's digest (12 bytes) and its 0-based number among the equal ones before
+    it (`ke-<24 hex>` is 0, `ke-<24 hex>-2` is 1)."""
+    texts = pd.Series(ids, dtype="str")
+    hexes = "".join(texts.str.slice(len(ID_PREFIX), _BASE_LENGTH).tolist())
+    digests = np.frombuffer(bytes.fromhex(hexes), dtype="S12")
+    suffix = pd.to_numeric(texts.str.slice(_BASE_LENGTH + 1), errors="coerce")
+    return digests, suffix.fillna(1).to_numpy(dtype=np.int64) - 1
 
 
 def _arrow_text(frame: pd.DataFrame) -> pd.DataFrame:

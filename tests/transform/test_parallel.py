@@ -15,7 +15,7 @@ from pipelines.errors import InputError, InternalError
 from pipelines.transform import parallel
 from pipelines.transform.ids import IdAssigner
 from pipelines.transform.options import RunOptions
-from pipelines.transform.parallel import WORKERS_ENV, Occurrences, worker_count
+from pipelines.transform.parallel import WORKERS_ENV, Occurrences, derived_numbers, worker_count
 from pipelines.transform.prepare import prepare_export
 from schemas.columns import FORMATS
 
@@ -40,7 +40,7 @@ def test_settled_chunk_ids_are_the_ids_of_one_pass() -> None:
     for start in range(0, 400, 37):
         chunk = IdAssigner(FORMATS[GIFTS], "test").assign(frame.iloc[start : start + 37].copy())
         ids = chunk["transaction_id"].to_numpy(dtype=object)
-        settled += occurrences.settle(ids).tolist()
+        settled += occurrences.settle(ids, *derived_numbers(ids)).tolist()
     assert settled == one_pass.tolist()
     assert any(i.endswith("-40") for i in settled)  # numbered past one chunk's own count
 
