@@ -38,6 +38,7 @@ from pipelines.mapping.suggest import suggest_mapping as suggest_from_sample
 from pipelines.outputs.batches import DEFAULT_BATCH_ROWS
 from pipelines.preview.client import preview_client
 from pipelines.preview.plan import preview_export
+from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 from pipelines.read.export import display_name, first_rows
 from pipelines.transform.job import validate_export
 from pipelines.transform.options import RunOptions, resolve_run
@@ -130,7 +131,7 @@ def validate(
     source_timezone: str | None = None,
     day_first: bool | None = None,
     custom_fields: Sequence[str] = (),
-    chunk_rows: int = 100_000,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     out_dir: str | Path | None = None,
 ) -> Validation:
     """Normalize and validate `source`, as `kindful-etl validate` does.
@@ -176,7 +177,7 @@ def preview(
     source_timezone: str | None = None,
     day_first: bool | None = None,
     custom_fields: Sequence[str] = (),
-    chunk_rows: int = 100_000,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     kindful: KindfulClient | None = None,
 ) -> pd.DataFrame:
     """What importing `source` would do to each row, as `kindful-etl preview` says: one line

@@ -19,6 +19,7 @@ import click
 from flows.cli.errors import Group
 from flows.cli.options import json_option, ledger_option, source_options
 from flows.cli.tables import print_table
+from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 
 if TYPE_CHECKING:
     from pipelines.transform.options import RunOptions
@@ -100,7 +101,7 @@ def cli() -> None:
 @click.option("--fail-on-rejects", is_flag=True, help="Exit 1 when any record is rejected.")
 @click.option(
     "--chunk-rows",
-    default=100_000,
+    default=DEFAULT_CHUNK_ROWS,
     show_default=True,
     type=click.IntRange(min=1),
     help="Rows read and validated at a time (bounds memory).",

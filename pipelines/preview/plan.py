@@ -20,6 +20,7 @@ from pipelines.preview.match_index import Matching
 from pipelines.preview.report import PreviewResult
 from pipelines.preview.verdicts import PREVIEW_COLUMNS, Line, rejected_lines, verdict_lines
 from pipelines.progress import NO_PROGRESS, Progress
+from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 from pipelines.read.meter import ReadMeter, metered
 from pipelines.staging.safe_urls import safe_url
 from pipelines.transform.options import RunOptions
@@ -99,7 +100,7 @@ def preview_export(
     options: RunOptions,
     mapping: SourceMapping | None = None,
     *,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     email_exist_max: int = EMAIL_EXIST_MAX,
     progress: Progress | None = None,
 ) -> PreviewResult:

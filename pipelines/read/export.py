@@ -24,6 +24,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 from pipelines.read.csv_files import _csv_frames
 from pipelines.read.errors import ExportError, _export_errors
 from pipelines.read.json_lines import _json_columns, _JsonColumns, _jsonl_frames
@@ -34,6 +35,7 @@ from pipelines.read.xlsx_files import _xlsx_frames
 from pipelines.staging.safe_urls import safe_url
 
 __all__ = [
+    "DEFAULT_CHUNK_ROWS",
     "ByteSource",
     "display_name",
     "first_rows",
@@ -72,7 +74,7 @@ def read_export(
 def iter_export(
     uri: str,
     *,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     sheet: str | int | None = None,
     limits: Limits | None = None,
 ) -> Iterator[pd.DataFrame]:

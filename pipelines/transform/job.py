@@ -14,6 +14,7 @@ from pipelines.errors import InputError
 from pipelines.outputs.batches import Batch, BatchWriter
 from pipelines.outputs.validation_files import OutputWriter
 from pipelines.progress import NO_PROGRESS, PlainProgress, Progress
+from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 from pipelines.read.errors import ExportError
 from pipelines.read.meter import metered
 from pipelines.staging.safe_urls import safe_url
@@ -31,7 +32,7 @@ def validate_export(
     *,
     out_dir: Path,
     options: RunOptions | None = None,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     mapping_path: str | None = None,
     progress: Progress | None = None,
     **asked: Unpack[Asked],
@@ -91,7 +92,7 @@ def prepare_run(
     logger: logging.Logger | logging.LoggerAdapter[Any] = _LOG,
     *,
     progress: Progress | None = None,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> PreparedRun:
     """Read, map, normalize and validate the export; write the run files and the batches.
 

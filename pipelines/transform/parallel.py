@@ -1,4 +1,4 @@
-"""Prepare an export's chunks on every core: the transform of one chunk is CPU-bound Python.
+"""Prepare an export's chunks on worker processes (opt-in: `KINDFUL_ETL_WORKERS=N`).
 
 The main process reads the chunks (so the reader's limits, its byte meter and its errors stay in
 one place), hands each to a worker process and takes the results back in file order. A chunk's
@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 WORKERS_ENV: Final = "KINDFUL_ETL_WORKERS"
-_MAX_DEFAULT_WORKERS: Final = 4
 # A file of fewer chunks is prepared in one process: starting workers costs more than it saves.
 MIN_CHUNKS: Final = 4
 WORKER_CHUNK_ROWS: Final = 25_000
@@ -61,10 +60,15 @@ _BASE_LENGTH: Final = len(ID_PREFIX) + 24  # "ke-" + the digest's 24 hex digits
 
 
 def worker_count() -> int:
-    """`KINDFUL_ETL_WORKERS`, else one per core this process may use (at most 4)."""
+    """`KINDFUL_ETL_WORKERS`, else 1: one process.
+
+    Measured on 2 cores at 1M rows (bench/results.md), workers did not pay: the main process's
+    own share (reading, writing, passing chunks) is most of a run, and the processes' memory
+    adds up. A machine with more cores may set it.
+    """
     text = os.environ.get(WORKERS_ENV, "").strip()
     if not text:
-        return min(len(os.sched_getaffinity(0)), _MAX_DEFAULT_WORKERS)
+        return 1
     if not text.isdigit() or int(text) < 1:
         raise InputError(f"{WORKERS_ENV} must be a whole number of processes, 1 or more")
     return int(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pipelines.mapping.spec import Mapping
+from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 from pipelines.read.export import iter_export
 from pipelines.transform.chunk import PreparedChunk, prepare_chunk
 from pipelines.transform.options import RunOptions
@@ -23,7 +24,7 @@ def prepare_export(
     mapping: Mapping | None,
     options: RunOptions,
     *,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
     workers: int | None = None,
 ) -> Iterator[PreparedChunk]:
     """Read `uri` chunk by chunk and prepare each chunk; ids are derived across the whole file.

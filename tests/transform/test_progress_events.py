@@ -174,14 +174,14 @@ def test_prepare_reports_batches_written_and_no_log_lines(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(WORKERS_ENV, "1")  # 100k-row chunks (workers take 25k-row ones)
+    monkeypatch.setenv(WORKERS_ENV, "1")  # 50k-row chunks (workers take 25k-row ones)
     source = contacts(tmp_path / "contacts.csv", rows=250_002, bad_every=1_000_000)
     recorder = Recorder()
     with caplog.at_level(logging.INFO):
         prepared = prepare_run(str(source), options, tmp_path / "out", 50_000, progress=recorder)
     assert len(prepared.batches) == 6
     names = [name for name, _ in recorder.events]
-    assert names == ["batches", "reading"] * 3 + ["batches"]  # 100k-row chunks, then the last
+    assert names == ["batches", "reading"] * 6 + ["batches"]  # 50k-row chunks, then the last
     written = [b[0] for b in recorder.of("batches")]
     assert written == sorted(written) and written[-1] == 6
     assert recorder.of("reading")[-1][2] == 250_002
