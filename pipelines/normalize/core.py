@@ -77,13 +77,8 @@ def _clean_distinct_arrow(uniques: pd.Series) -> pd.Series | None:
     if text.may_hold_control_characters():
         return None
     keep = ~text.empty()
-    suspects = np.flatnonzero(text.edge_suspects())
-    if len(suspects):
-        stripped = [value.strip() for value in array.take(suspects).to_pylist()]
-        mask = np.zeros(len(array), dtype=bool)
-        mask[suspects] = True
-        array = pc.replace_with_mask(array, mask, pa.array(stripped, type=array.type))
-        keep[suspects[[not value for value in stripped]]] = False
+    array, emptied = _edges_stripped(array, text)
+    keep[emptied] = False
     cleaned = pd.Series(array, index=uniques.index, dtype="str")
     return cleaned if keep.all() else cleaned[keep]
 
@@ -141,6 +136,19 @@ def cleaned_text(values: pd.Series) -> CleanedText | None:
     return CleanedText(array, missing)
 
 
+def _edges_stripped(array: pa.Array, text: TextBytes) -> tuple[pa.Array, np.ndarray]:
+    """`array` with the values the byte screen suspects of padding stripped by Python's
+    `str.strip`, and the positions that strip left empty."""
+    suspects = np.flatnonzero(text.edge_suspects())
+    if not len(suspects):
+        return array, suspects
+    stripped = [value.strip() for value in array.take(suspects).to_pylist()]
+    changed = np.zeros(len(array), dtype=bool)
+    changed[suspects] = True
+    array = pc.replace_with_mask(array, changed, pa.array(stripped, type=array.type))
+    return array, suspects[[not value for value in stripped]]
+
+
 def _cleaned_arrow(array: pa.Array) -> CleanedText | None:
     """`cleaned_text` of an Arrow string array: the byte screens decide, Python trims the
     suspects; None if some value may hold dirt."""
@@ -148,13 +156,8 @@ def _cleaned_arrow(array: pa.Array) -> CleanedText | None:
     if text.may_hold_control_characters():
         return None
     missing = ~text.valid | text.empty()
-    suspects = np.flatnonzero(text.edge_suspects())
-    if len(suspects):
-        stripped = [value.strip() for value in array.take(suspects).to_pylist()]
-        changed = np.zeros(len(array), dtype=bool)
-        changed[suspects] = True
-        array = pc.replace_with_mask(array, changed, pa.array(stripped, type=array.type))
-        missing[suspects[[not value for value in stripped]]] = True
+    array, emptied = _edges_stripped(array, text)
+    missing[emptied] = True
     if missing.any() and int(missing.sum()) != array.null_count:
         array = pc.if_else(pa.array(missing), pa.scalar(None, array.type), array)
     return CleanedText(array, missing)

@@ -856,19 +856,4 @@ def _pick_title(titles: list[str], sheet: str | int | None, name: str) -> str:
 
 
 def _pick_sheet(workbook: Any, sheet: str | int | None, name: str) -> Any:
-    sheets = list(workbook.worksheets)
-    if sheet is None:
-        if not sheets:
-            raise ExportError(f"cannot read {name}: the workbook has no worksheets")
-        return sheets[0]
-    if isinstance(sheet, int):
-        if not 0 <= sheet < len(sheets):
-            raise ExportError(
-                f"cannot read {name}: no worksheet number {sheet} (it has {len(sheets)})"
-            )
-        return sheets[sheet]
-    for candidate in sheets:
-        if candidate.title == sheet:
-            return candidate
-    titles = ", ".join(_shown(s.title) for s in sheets)
-    raise ExportError(f"cannot read {name}: no worksheet named {_shown(sheet)} (found {titles})")
+    return workbook[_pick_title([ws.title for ws in workbook.worksheets], sheet, name)]
