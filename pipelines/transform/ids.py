@@ -24,6 +24,7 @@ from schemas.columns import ImportFormat
 
 ID_PREFIX = "ke-"
 _DIGEST_BYTES = 12  # the 24 hex digits after the prefix: the whole id, not a hash of it
+RUN_IDS = 1_000_000  # digests per sorted array of SeenIds: 12 MB
 
 # The record id column of each format and the columns that identify one record of it.
 RECORD_IDENTITY: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -164,22 +165,29 @@ class SeenIds:
     """How often each derived id has been handed out so far, in ~12 bytes per distinct id.
 
     A Counter of id strings costs ~130 bytes per id, which grows with the file; here the ids
-    (their 12 digest bytes, which are the whole id) sit in one sorted numpy array, and only
-    ids seen more than once, which are rare, keep a count in a dict.
+    (their 12 digest bytes, which are the whole id) sit in sorted numpy arrays of at most
+    RUN_IDS each, and only ids seen more than once, which are rare, keep a count in a dict. One
+    array of them all would be copied whole to merge each chunk's new ids in: 120 MB at a time
+    at 10M rows, on top of itself.
     """
 
-    digests: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=f"S{_DIGEST_BYTES}"))
+    runs: list[np.ndarray] = field(default_factory=list)
     repeats: dict[bytes, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.digests)
+        return sum(len(run) for run in self.runs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(run.nbytes for run in self.runs)
 
     def get(self, digests: np.ndarray) -> np.ndarray:
         """Times each of `digests` (distinct) was seen before."""
-        where = np.searchsorted(self.digests, digests)
-        inside = where < len(self.digests)
         found = np.zeros(len(digests), dtype=bool)
-        found[inside] = self.digests[where[inside]] == digests[inside]
+        for run in self.runs:
+            where = np.searchsorted(run, digests)
+            inside = np.flatnonzero(where < len(run))
+            found[inside[run[where[inside]] == digests[inside]]] = True
         counts = found.astype(np.int64)
         for i in np.flatnonzero(found):
             counts[i] = self.repeats.get(bytes(digests[i]), 1)
@@ -189,7 +197,11 @@ class SeenIds:
         """Record `now` more sightings of each of `digests` (distinct; `before` from `get`)."""
         new = np.sort(digests[before == 0])
         if len(new):
-            self.digests = np.insert(self.digests, np.searchsorted(self.digests, new), new)
+            last = self.runs[-1] if self.runs else None
+            if last is not None and len(last) + len(new) <= RUN_IDS:
+                self.runs[-1] = np.insert(last, np.searchsorted(last, new), new)
+            else:
+                self.runs.append(new)
         total = before + now
         for i in np.flatnonzero(total > 1):
             self.repeats[bytes(digests[i])] = int(total[i])

@@ -21,6 +21,7 @@ import pytest
 from pipelines.mapping.spec import load_mapping, resolve_format
 from pipelines.outputs.batches import BatchWriter
 from pipelines.outputs.validation_files import OutputWriter
+from pipelines.transform import ids
 from pipelines.transform.ids import SeenIds
 from pipelines.transform.options import resolve_options
 from pipelines.transform.prepare import prepare_export
@@ -189,7 +190,11 @@ def test_json_lines_key_first_seen_in_a_later_chunk(mapping_file: Path, tmp_path
     assert chunked["files"] == whole["files"]
 
 
-def test_seen_ids_number_repeats_like_a_counter_across_chunks() -> None:
+@pytest.mark.parametrize("run_ids", [1_000_000, 4])
+def test_seen_ids_number_repeats_like_a_counter_across_chunks(
+    run_ids: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ids, "RUN_IDS", run_ids)  # 4: the digests spread over many arrays
     rng = np.random.default_rng(11)
     seen, counter = SeenIds(), Counter[bytes]()
     for _ in range(40):
@@ -204,6 +209,7 @@ def test_seen_ids_number_repeats_like_a_counter_across_chunks() -> None:
         seen.add(digests, before, np.array([counts[d] for d in distinct], dtype=np.int64))
         counter.update(chunk)
     assert len(seen) == len(counter)
+    assert len(seen.runs) == 1 if run_ids >= len(counter) else len(seen.runs) > 1
 
 
 def test_seen_ids_stay_small() -> None:
@@ -212,5 +218,5 @@ def test_seen_ids_stay_small() -> None:
         [hashlib.sha256(str(i).encode()).digest()[:12] for i in range(100_000)], dtype="S12"
     )
     seen.add(digests, np.zeros(len(digests), dtype=np.int64), np.ones(len(digests), np.int64))
-    assert seen.digests.nbytes == 12 * 100_000
+    assert seen.nbytes == 12 * 100_000
     assert not seen.repeats
