@@ -36,6 +36,7 @@ import pandas as pd
 
 from pipelines.errors import InputError, InternalError, KindfulEtlError, internal_error
 from pipelines.mapping.spec import Mapping
+from pipelines.normalize.arrow_text import arrow_from_objects
 from pipelines.transform.chunk import PreparedChunk, prepare_chunk
 from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner, SeenIds
 from pipelines.transform.options import RunOptions
@@ -322,9 +323,7 @@ def _arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy(deep=False)
     for position in range(out.shape[1]):
         values = out.iloc[:, position]
-        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in (
-            "string",
-            "empty",
-        ):
-            out.isetitem(position, values.astype("str").array)
+        array = arrow_from_objects(values.to_numpy()) if values.dtype == object else None
+        if array is not None:
+            out.isetitem(position, pd.array(array, dtype="str"))
     return out
