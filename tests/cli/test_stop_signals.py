@@ -97,6 +97,25 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 120) -> No
         time.sleep(0.05)
 
 
+def stop_when(
+    process: subprocess.Popen[bytes],
+    how: signal.Signals,
+    ready: Callable[[], bool],
+    what: str,
+    timeout: float = 120,
+) -> float:
+    """Send `how` once `ready`; seconds until the command ended (its session killed if not)."""
+    try:
+        wait_until(ready, what, timeout)
+        process.send_signal(how)
+        stopped_at = time.monotonic()
+        process.wait(30)
+        return time.monotonic() - stopped_at
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def posts(kindful: SandboxHandle) -> int:
     return kindful.sandbox_requests().get("POST /imports", 0)
 
@@ -147,16 +166,8 @@ def test_a_stopped_import_leaves_nothing_running_and_the_next_run_finishes_it(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its session: the command and every child it starts
         )
-    try:
-        time.sleep(1.0)
-        wait_until(lambda: reached(out, home / "ledger.db"), f"the {step} step")
-        process.send_signal(how)
-        stopped_at = time.monotonic()
-        process.wait(30)
-        took = time.monotonic() - stopped_at
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    time.sleep(1.0)
+    took = stop_when(process, how, lambda: reached(out, home / "ledger.db"), f"the {step} step")
     log_text = (tmp_path / "first.log").read_text()
     assert took < STOPPED_WITHIN, f"{how.name} at {step}: {took:.1f}s\n{log_text[-2000:]}"
     assert "Traceback" not in log_text
@@ -198,15 +209,9 @@ def test_a_validate_stopped_while_workers_run_leaves_no_process_and_no_file(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        wait_until(lambda: _workers_running(process.pid), "the transform's workers", 60)
-        process.send_signal(how)
-        stopped_at = time.monotonic()
-        process.wait(30)
-        took = time.monotonic() - stopped_at
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    took = stop_when(
+        process, how, lambda: _workers_running(process.pid), "the transform's workers", 60
+    )
     log_text = (tmp_path / "validate.log").read_text()
     assert took < STOPPED_WITHIN, f"{how.name}: {took:.1f}s\n{log_text[-2000:]}"
     assert "Traceback" not in log_text
