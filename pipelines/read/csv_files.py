@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import sys
 from collections.abc import Iterator
 from typing import Final
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from pipelines.read.csv_blocks import arrow_tables
 from pipelines.read.errors import ExportError
 from pipelines.read.frames import _header_names, _rows_per_chunk
 from pipelines.read.limits import Limits
@@ -26,30 +28,50 @@ from pipelines.read.source import _open_source, _Source
 
 _DELIMITERS: Final = (",", ";", "\t", "|")
 _SNIFF_RECORDS: Final = 200  # records of the head used to score delimiter candidates
+_BLOCK: Final = 256 * 1024  # pandas' own read size
 _TEXT: Final = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str"
 
 
 def _csv_frames(
     uri: str, source: _Source, name: str, chunk_rows: int | None, limits: Limits
 ) -> Iterator[pd.DataFrame]:
-    """Parse with pandas' C engine, reading the header as data so no row can be misplaced.
-
-    With header=None the header line fixes the expected field count: a longer row anywhere
-    raises, where header=0 would instead turn an over-long first row into an index or, with
-    index_col=False, silently drop its extra field. The scanner under the parser refuses a
-    header, record or value past the limits before pandas buffers it.
-    """
+    """Parse into Arrow strings (`csv_blocks`, pyarrow's reader, pandas' C parser wherever the
+    two might differ), reading the header as data so no row can be misplaced, then cut the
+    records into chunks of `chunk_rows`."""
     sep = _sniff_delimiter(source.head_text, complete=source.complete)
     if source.decoded is None or source.scanner is None:  # pragma: no cover - set for csv
         raise ExportError(f"cannot read {name}: internal error (no text stream)")
     source.scanner.sep = ord(sep)
-    width = _head_width(source, sep, limits)
+    rows = _rows_per_chunk(chunk_rows, _head_width(source, sep, limits))
+
+    def takeover(stream: io.RawIOBase) -> Iterator[pa.Table]:
+        return _pandas_tables(stream, uri, name, sep, limits, rows)
+
+    tables = arrow_tables(source.scanner, sep, takeover)
+    first = next(tables, None)
+    if first is None:  # pragma: no cover - pandas refuses a file without a header first
+        raise ExportError(f"cannot read {name}: the file is empty (no header row)")
+    names = _header_names([column[0].as_py() for column in first.columns], name)
+    yield from _chunks(
+        itertools.chain([first.slice(1)], tables), names, _rows_per_chunk(chunk_rows, len(names))
+    )
+
+
+def _pandas_tables(
+    stream: io.RawIOBase, uri: str, name: str, sep: str, limits: Limits, rows: int | None
+) -> Iterator[pa.Table]:
+    """pandas' C parser over `stream` (header first), its Python strings turned into Arrow.
+
+    With header=None the header line fixes the expected field count: a longer row anywhere
+    raises, where header=0 would instead turn an over-long first row into an index or, with
+    index_col=False, silently drop its extra field.
+    """
     try:
         reader = pd.read_csv(
-            source.decoded,
+            io.BufferedReader(stream, buffer_size=_BLOCK),
             sep=sep,
             header=None,
-            dtype=object,  # Python str, then Arrow (`_relabel`): cheaper than pandas' dtype=str
+            dtype=object,  # Python str, then Arrow (`_arrow_table`): cheaper than dtype=str
             keep_default_na=False,
             na_values=[""],
             engine="c",
@@ -64,29 +86,65 @@ def _csv_frames(
     except pd.errors.ParserError as exc:
         raise _parse_failure(uri, name, sep, exc, limits) from None
     with reader:
-        rows = _rows_per_chunk(chunk_rows, width)
-        try:
-            first = reader.read(None if rows is None else rows + 1)
-        except pd.errors.ParserError as exc:
-            raise _parse_failure(uri, name, sep, exc, limits) from None
-        names = _header_names(first.iloc[0].tolist(), name)
-        data = first.iloc[1:]
-        yield _relabel(data, names, 0)
-        if chunk_rows is None:
-            return
-        start = len(data)
-        rows = _rows_per_chunk(chunk_rows, len(names))
         while True:
             try:
-                chunk = reader.read(rows)
+                chunk = reader.read(None if rows is None else rows + 1)
             except StopIteration:
                 return
             except pd.errors.ParserError as exc:
                 raise _parse_failure(uri, name, sep, exc, limits) from None
             if chunk.empty:
                 return
-            yield _relabel(chunk, names, start)
-            start += len(chunk)
+            yield _arrow_table(chunk)
+            if rows is None:
+                return
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """The parser's Python str (missing: NaN) as Arrow large strings, converted in one pass;
+    pandas' dtype=str checks every value again first, which costs twice as much."""
+    return pa.table(
+        {
+            str(i): pa.array(frame.iloc[:, i].to_numpy(), type=pa.large_string(), from_pandas=True)
+            for i in range(frame.shape[1])
+        }
+    )
+
+
+def _chunks(
+    tables: Iterator[pa.Table], names: list[str], rows: int | None
+) -> Iterator[pd.DataFrame]:
+    """Frames of `rows` records (all of them if None) under the header, numbered on from 0; a
+    file with a header and no records yields one empty frame."""
+    held: list[pa.Table] = []
+    count = start = 0
+    for table in tables:
+        held.append(table)
+        count += table.num_rows
+        while rows is not None and count >= rows:
+            joined = pa.concat_tables(held)
+            yield _frame(joined.slice(0, rows), names, start)
+            start += rows
+            count -= rows
+            held = [joined.slice(rows)] if count else []
+    if count or not start:
+        yield _frame(pa.concat_tables(held) if held else None, names, start)
+
+
+def _frame(table: pa.Table | None, names: list[str], start: int) -> pd.DataFrame:
+    """Arrow-backed `str` columns (one chunk each) under the cleaned header."""
+    length = 0 if table is None else table.num_rows
+    columns = [
+        pd.array(
+            pa.array([], type=pa.large_string())
+            if table is None
+            else table.column(i).combine_chunks(),
+            dtype=_TEXT,
+        )
+        for i in range(len(names))
+    ]
+    index = pd.RangeIndex(start, start + length)
+    return pd.DataFrame(dict(enumerate(columns)), index=index).set_axis(pd.Index(names), axis=1)
 
 
 def _head_width(source: _Source, sep: str, limits: Limits) -> int:
@@ -100,21 +158,6 @@ def _head_width(source: _Source, sep: str, limits: Limits) -> int:
     except csv.Error:
         pass
     return limits.columns
-
-
-def _relabel(frame: pd.DataFrame, names: list[str], start: int) -> pd.DataFrame:
-    """The chunk's cells as Arrow-backed strings under the cleaned header, numbered from `start`.
-
-    pyarrow converts the parser's Python str (missing: NaN) in one pass; pandas' dtype=str
-    checks every value again first, which costs twice as much.
-    """
-    index = pd.RangeIndex(start, start + len(frame))
-    columns = [
-        pd.array(pa.array(frame.iloc[:, i].to_numpy(), type=pa.large_string(), from_pandas=True),
-                 dtype=_TEXT)
-        for i in range(frame.shape[1])
-    ]  # fmt: skip
-    return pd.DataFrame(dict(enumerate(columns)), index=index).set_axis(pd.Index(names), axis=1)
 
 
 def _parse_failure(uri: str, name: str, sep: str, exc: Exception, limits: Limits) -> ExportError:

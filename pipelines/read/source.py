@@ -271,6 +271,23 @@ class _Scanned(io.RawIOBase):
         self._header_open = True
         self._header_from: int | None = None  # the header's first byte (blank lines skipped)
         self._header_fields = 1
+        self.header_end: int | None = None  # just past the header's line break, once read
+
+    # -- where the parser may cut: read by csv_blocks --------------------------------------------
+
+    @property
+    def record_start(self) -> int:
+        """Where the record in progress starts: every byte before it ends a whole record."""
+        return self._record
+
+    @property
+    def header_fields(self) -> int:
+        return self._header_fields
+
+    @property
+    def in_quote(self) -> bool:
+        """A quoted value is open (at the end of the file: it is never closed)."""
+        return self._in_quote
 
     def readable(self) -> bool:
         return True
@@ -443,6 +460,8 @@ class _Scanned(io.RawIOBase):
                 f"{self._limits.columns} columns (limit {self._limits.setting('columns')})"
             )
         self._header_open = not after.size
+        if after.size:
+            self.header_end = int(after[0]) + 1
 
     def _exact(self, data: bytes, sep: int, opens: np.ndarray, closes: np.ndarray) -> None:
         """Every record and field of the block measured; the header's fields counted."""
