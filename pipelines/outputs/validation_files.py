@@ -29,6 +29,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from pipelines.errors import InputError
+from pipelines.outputs.behind import WriteBehind
 from pipelines.outputs.csv_text import offsets, text_array, write_csv_bytes
 from pipelines.outputs.private_files import open_private, private_dir, write_private_text
 from pipelines.read.limits import Limits
@@ -103,6 +104,7 @@ class OutputWriter:
     accepted_columns: list[str] | None = None
     limits: Limits = field(default_factory=Limits.from_env)
     _started: set[str] = field(default_factory=set)
+    _behind: WriteBehind = field(default_factory=WriteBehind)
 
     def __post_init__(self) -> None:
         private_dir(self.out_dir)
@@ -121,6 +123,7 @@ class OutputWriter:
 
     def discard(self) -> None:
         """Remove the partial files of a run that will not be closed."""
+        self._behind.abandon()
         for name in _OUTPUTS:
             self._partial(name).unlink(missing_ok=True)
         self._started.clear()
@@ -133,7 +136,8 @@ class OutputWriter:
         self._started.add(name)
 
     def write(self, chunk: PreparedChunk) -> None:
-        """Append one chunk's accepted rows, rejects and warnings."""
+        """Count one chunk and append its accepted rows, rejects and warnings: on the writer's
+        thread (`behind`), while the caller prepares the next chunk; `flush` waits for it."""
         self.rows_read += chunk.rows_read
         self.rows_accepted += len(chunk.accepted)
         self.rows_rejected += len(chunk.rejected_rows)
@@ -143,7 +147,14 @@ class OutputWriter:
         self.ignored_columns = chunk.ignored_columns
         if self.accepted_columns is None:
             self.accepted_columns = list(chunk.accepted.columns)
-        self._append("normalized.csv", chunk.accepted.reindex(columns=self.accepted_columns))
+        self._behind.submit(self._write_files, chunk, self.accepted_columns)
+
+    def flush(self) -> None:
+        """Wait until every chunk written is in the partial files (a write's failure raised)."""
+        self._behind.wait()
+
+    def _write_files(self, chunk: PreparedChunk, columns: list[str]) -> None:
+        self._append("normalized.csv", chunk.accepted.reindex(columns=columns))
         # measured before the lines are built: each repeats its record's values
         check_reject_size(chunk.rejects, self.limits, records=chunk.source)
         originals = chunk.source.loc[chunk.rejects["source_row"].to_numpy(dtype="int64") - 1]
@@ -169,6 +180,7 @@ class OutputWriter:
 
     def close(self, **extra: Any) -> dict[str, Any]:
         """Write summary.json (and empty files for outputs no chunk produced); publish all."""
+        self._behind.close()
         for name, columns in (
             ("normalized.csv", self.accepted_columns or []),
             ("rejects.csv", _ISSUE),

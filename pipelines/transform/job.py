@@ -12,6 +12,7 @@ from typing import Any, Unpack
 
 from pipelines.errors import InputError
 from pipelines.outputs.batches import Batch, BatchWriter
+from pipelines.outputs.behind import WriteBehind
 from pipelines.outputs.validation_files import OutputWriter
 from pipelines.progress import NO_PROGRESS, PlainProgress, Progress
 from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
@@ -105,13 +106,17 @@ def prepare_run(
     # leaving the writer without `close` leaves no run files
     with OutputWriter(out_dir) as writer, metered() as meter:
         try:
-            for chunk in prepare_export(source, options.mapping, options, chunk_rows=chunk_rows):
-                writer.write(chunk)
-                batch_writer.add(chunk.accepted)
-                shown.batches(written=len(batch_writer.batches))
-                shown.reading(
-                    meter.bytes_read, meter.bytes_total, writer.rows_read, writer.rows_rejected
-                )
+            # the batches are written on a thread of their own (gzip runs without the GIL)
+            with WriteBehind("kindful-etl-batches") as behind:
+                for chunk in prepare_export(
+                    source, options.mapping, options, chunk_rows=chunk_rows
+                ):
+                    writer.write(chunk)
+                    behind.submit(batch_writer.add, chunk.accepted)
+                    shown.batches(written=len(batch_writer.batches))
+                    shown.reading(
+                        meter.bytes_read, meter.bytes_total, writer.rows_read, writer.rows_rejected
+                    )
             batch_writer.close()
             shown.batches(written=len(batch_writer.batches))
         except (InputError, ExportError) as error:

@@ -194,6 +194,7 @@ def test_outputs_are_written_under_partial_names_until_close(
     class Spy(OutputWriter):
         def write(self, chunk: PreparedChunk) -> None:
             super().write(chunk)
+            self.flush()
             seen.append(leftovers(self.out_dir))
 
     monkeypatch.setattr(pipelines.transform.job, "OutputWriter", Spy)
