@@ -2,7 +2,7 @@
 
     python bench/batches.py SOURCE OUT_DIR [--mapping FILE] [--batch-rows N] [--write-only]
 
-Does what the flow's `prepare_batches` task does (prepare_export, OutputWriter, BatchWriter), so
+Runs what the flow's `prepare_batches` task runs (`pipelines.transform.job.prepare_run`), so
 its time and peak memory are the transform's own. With --write-only, the accepted rows are
 prepared first and only the batch writing is timed, against pandas writing the same rows with
 `to_csv(compression="gzip")` at its defaults, alternating, and the medians are printed as JSON.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from pipelines.mapping.spec import load_mapping, resolve_format  # noqa: E402
 from pipelines.outputs.batches import DEFAULT_BATCH_ROWS, BatchWriter  # noqa: E402
-from pipelines.outputs.validation_files import OutputWriter  # noqa: E402
+from pipelines.transform.job import prepare_run  # noqa: E402
 from pipelines.transform.options import resolve_options  # noqa: E402
 from pipelines.transform.prepare import prepare_export  # noqa: E402
 
@@ -37,19 +37,15 @@ def _options(mapping_path: str) -> tuple[object, object]:
 
 
 def run(source: str, out: Path, mapping_path: str, batch_rows: int) -> dict[str, Any]:
-    """prepare_batches without Prefect: every chunk to the run files and the batch writer."""
-    mapping, options = _options(mapping_path)
-    writer = OutputWriter(out)
-    batches = BatchWriter(out / "batches", batch_rows)
-    for chunk in prepare_export(source, mapping, options):  # type: ignore[arg-type]
-        writer.write(chunk)
-        batches.add(chunk.accepted)
-    batches.close()
-    summary = writer.close(source=source)
+    """prepare_batches without Prefect: `prepare_run`, the run files and the batches."""
+    _, options = _options(mapping_path)
+    prepared = prepare_run(source, options, out, batch_rows)  # type: ignore[arg-type]
+    if prepared.error:
+        raise SystemExit(prepared.error)
     return {
-        "rows_read": summary["rows_read"],
-        "batches": len(batches.batches),
-        "batch_rows": [batch.rows for batch in batches.batches],
+        "rows_read": prepared.summary["rows_read"],
+        "batches": len(prepared.batches),
+        "batch_rows": [batch.rows for batch in prepared.batches],
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pipelines.arrow_memory import use_lean_pool
 from pipelines.mapping.spec import Mapping
 from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 from pipelines.read.export import iter_export
@@ -33,6 +34,7 @@ def prepare_export(
     with more than one, chunks are at most WORKER_CHUNK_ROWS rows: each process holds a chunk
     and its intermediate copies, so smaller chunks keep the processes' sum of memory down.
     """
+    use_lean_pool()
     count = worker_count() if workers is None else workers
     rows = chunk_rows if count < 2 else min(chunk_rows, WORKER_CHUNK_ROWS)
     return prepare_chunks(iter_export(uri, chunk_rows=rows), mapping, options, count)
