@@ -23,7 +23,11 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 _CONTROL_BYTES = np.zeros(256, dtype=bool)
 _CONTROL_BYTES[[*range(0x09), *range(0x0B, 0x20), 0x7F]] = True
 # First and last bytes of the UTF-8 of every character str.strip removes (str.isspace).
-_SPACES = [chr(c).encode() for c in range(0x110000) if chr(c).isspace()]
+_SPACES = [  # the characters whose str.isspace() is True (Unicode 14 and 15 alike)
+    c.encode()
+    for c in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003"
+    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+]
 _SPACE_FIRST = np.zeros(256, dtype=bool)
 _SPACE_FIRST[[space[0] for space in _SPACES]] = True
 _SPACE_LAST = np.zeros(256, dtype=bool)

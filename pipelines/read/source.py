@@ -23,7 +23,6 @@ from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
-import smart_open
 
 from pipelines.read.errors import ExportError
 from pipelines.read.limits import RATIO_FLOOR_BYTES, Limits, human_bytes
@@ -82,6 +81,7 @@ def _open_binary(uri: str, name: str, limits: Limits) -> IO[bytes]:
         if not stat.S_ISREG(info.st_mode):
             raise ExportError(f"cannot read {name}: not a regular file (a device, FIFO or socket)")
         _check_input_size(info.st_size, name, limits)
+        return open(_local_path(uri), "rb")  # the caller's ExitStack closes it
     if scheme in {"http", "https"}:
         return open_http(uri, timeout=60.0, policy=SourcePolicy.from_env())
     transport: dict[str, Any] = {}
@@ -90,6 +90,8 @@ def _open_binary(uri: str, name: str, limits: Limits) -> IO[bytes]:
 
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         transport["client"] = boto3.client("s3", endpoint_url=endpoint or None)
+    import smart_open  # not for local files: it imports boto3 and requests (~0.1 s)
+
     stream: IO[bytes] = smart_open.open(
         uri, "rb", compression="disable", transport_params=transport or None
     )

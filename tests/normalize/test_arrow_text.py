@@ -212,3 +212,10 @@ def test_arrow_backed_and_object_frames_normalize_alike(dtype: str) -> None:
     pd.testing.assert_frame_equal(arrow_backed.warnings, other.warnings)
     assert plain(arrow_backed.frame["id"]) == ["D-1", "D-2", None, None, "D-4"]
     assert plain(arrow_backed.frame["fund"]) == ["General", "General", "Restricted", "General", "x"]
+
+
+def test_the_spaces_screened_are_every_character_str_strip_removes() -> None:
+    from pipelines.normalize import arrow_text
+
+    every = [chr(c).encode() for c in range(0x110000) if chr(c).isspace()]
+    assert sorted(arrow_text._SPACES) == sorted(every)
