@@ -33,33 +33,33 @@ def arrow_tables(
 ) -> Iterator[pa.Table]:
     """The file's records as tables of large strings, missing values null; the first table's
     first row is the header. `takeover` gets a stream of the header and all that is left."""
-    pending = bytearray()  # bytes read and not yet parsed, from a record's start
+    pending = b""  # bytes read and not yet parsed, from a record's start
     base = 0  # the file offset of pending[0]
     header = b""  # the header record's bytes, blank lines before it included
     width = 0
     eof = False
     while not eof:
-        eof = _fill(scanner, pending, block_bytes)
+        pending, eof = _fill(scanner, pending, block_bytes)
         if not width and not eof and scanner.header_end is None:
             continue  # the header is longer than the block: read on
         if not width:
             width = scanner.header_fields
-            header = bytes(pending[: scanner.header_end]) if scanner.header_end else bytes(pending)
+            header = pending[: scanner.header_end] if scanner.header_end else pending
             if width < 2:  # pandas skips whitespace-only lines; in one column they are values
-                yield from takeover(_Prefixed(bytes(pending), scanner))
+                yield from takeover(_Prefixed(pending, scanner))
                 return
         cut = len(pending) if eof else scanner.record_start - base
         if cut <= 0:
             continue  # no record ends in what was read: read on
-        table = _parse(bytes(pending[:cut]), width, sep)
+        table = _parse(memoryview(pending)[:cut], width, sep)
         if table is None or (eof and scanner.in_quote):
             if base == 0:
-                yield from takeover(_Prefixed(bytes(pending), scanner))
+                yield from takeover(_Prefixed(pending, scanner))
             else:
-                yield from _after_header(takeover(_Prefixed(header + bytes(pending), scanner)))
+                yield from _after_header(takeover(_Prefixed(header + pending, scanner)))
             return
         yield table
-        del pending[:cut]
+        pending = pending[cut:]  # the start of a record: a small copy
         base += cut
 
 
@@ -71,18 +71,22 @@ def _after_header(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
     yield from tables
 
 
-def _fill(scanner: _Scanned, pending: bytearray, size: int) -> bool:
-    """Read once, then on until `pending` holds `size` bytes; True at the end of the file."""
+def _fill(scanner: _Scanned, pending: bytes, size: int) -> tuple[bytes, bool]:
+    """`pending` and what was read after it: once, then on until `size` bytes; and whether the
+    file has ended. Joined once, so each byte is copied once."""
+    parts = [pending]
+    held = len(pending)
     while True:
         data = scanner.read(_READ_BYTES)
         if not data:
-            return True
-        pending += data
-        if len(pending) >= size:
-            return False
+            return b"".join(parts), True
+        parts.append(data)
+        held += len(data)
+        if held >= size:
+            return b"".join(parts), False
 
 
-def _parse(block: bytes, width: int, sep: str) -> pa.Table | None:
+def _parse(block: memoryview, width: int, sep: str) -> pa.Table | None:
     """The block's records, every one `width` fields; None if pyarrow finds one that is not."""
     names = [str(i) for i in range(width)]
     try:
