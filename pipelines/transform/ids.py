@@ -24,7 +24,7 @@ from schemas.columns import ImportFormat
 
 ID_PREFIX = "ke-"
 _DIGEST_BYTES = 12  # the 24 hex digits after the prefix: the whole id, not a hash of it
-RUN_IDS = 1_000_000  # digests per sorted array of SeenIds: 12 MB
+RUN_IDS = 262_144  # digests per sorted array of SeenIds: 3 MB
 
 # The record id column of each format and the columns that identify one record of it.
 RECORD_IDENTITY: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -160,34 +160,48 @@ def _merged(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return np.asarray(same, dtype=np.intp), digests[first]
 
 
+# A digest's 12 bytes as two big-endian integers: the first 8 bytes, which sort and search
+# as one machine word (~10x faster than 12-byte strings), and the last 4.
+_HALVES = np.dtype([("high", ">u8"), ("low", ">u4")])
+
+
+def _halves(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    both = np.ascontiguousarray(digests, dtype=f"S{_DIGEST_BYTES}").view(_HALVES)
+    return both["high"].astype(np.uint64), both["low"].astype(np.uint32)
+
+
 @dataclass
 class SeenIds:
-    """How often each derived id has been handed out so far, in ~12 bytes per distinct id.
+    """How often each derived id has been handed out so far, in 12 bytes per distinct id.
 
     A Counter of id strings costs ~130 bytes per id, which grows with the file; here the ids
-    (their 12 digest bytes, which are the whole id) sit in sorted numpy arrays of at most
-    RUN_IDS each, and only ids seen more than once, which are rare, keep a count in a dict. One
-    array of them all would be copied whole to merge each chunk's new ids in: 120 MB at a time
-    at 10M rows, on top of itself.
+    (their 12 digest bytes, which are the whole id) sit in arrays of at most RUN_IDS each,
+    sorted by their first 8 bytes, and only ids seen more than once, which are rare, keep a
+    count in a dict. Merging a chunk's new ids copies the last array only, so small arrays keep
+    that copy small (one array of them all would be copied whole: 120 MB at 10M rows).
     """
 
-    runs: list[np.ndarray] = field(default_factory=list)
+    runs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (high, low)
     repeats: dict[bytes, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return sum(len(run) for run in self.runs)
+        return sum(len(high) for high, _ in self.runs)
 
     @property
     def nbytes(self) -> int:
-        return sum(run.nbytes for run in self.runs)
+        return sum(high.nbytes + low.nbytes for high, low in self.runs)
 
     def get(self, digests: np.ndarray) -> np.ndarray:
         """Times each of `digests` (distinct) was seen before."""
+        high, low = _halves(digests)
         found = np.zeros(len(digests), dtype=bool)
-        for run in self.runs:
-            where = np.searchsorted(run, digests)
-            inside = np.flatnonzero(where < len(run))
-            found[inside[run[where[inside]] == digests[inside]]] = True
+        for run_high, run_low in self.runs:
+            first = np.searchsorted(run_high, high, side="left")
+            after = np.searchsorted(run_high, high, side="right")
+            one = np.flatnonzero(after - first == 1)
+            found[one[run_low[first[one]] == low[one]]] = True
+            for i in np.flatnonzero(after - first > 1):  # first 8 bytes shared: hardly ever
+                found[i] |= bool((run_low[first[i] : after[i]] == low[i]).any())
         counts = found.astype(np.int64)
         for i in np.flatnonzero(found):
             counts[i] = self.repeats.get(bytes(digests[i]), 1)
@@ -195,13 +209,16 @@ class SeenIds:
 
     def add(self, digests: np.ndarray, before: np.ndarray, now: np.ndarray) -> None:
         """Record `now` more sightings of each of `digests` (distinct; `before` from `get`)."""
-        new = np.sort(digests[before == 0])
-        if len(new):
-            last = self.runs[-1] if self.runs else None
-            if last is not None and len(last) + len(new) <= RUN_IDS:
-                self.runs[-1] = np.insert(last, np.searchsorted(last, new), new)
+        high, low = _halves(digests[before == 0])
+        order = np.argsort(high, kind="stable")
+        high, low = high[order], low[order]
+        if len(high):
+            if self.runs and len(self.runs[-1][0]) + len(high) <= RUN_IDS:
+                last_high, last_low = self.runs[-1]
+                where = np.searchsorted(last_high, high)
+                self.runs[-1] = (np.insert(last_high, where, high), np.insert(last_low, where, low))
             else:
-                self.runs.append(new)
+                self.runs.append((high, low))
         total = before + now
         for i in np.flatnonzero(total > 1):
             self.repeats[bytes(digests[i])] = int(total[i])
