@@ -1,9 +1,11 @@
-"""CSV and TSV through pandas' C parser, every cell read as text.
+"""CSV and TSV into Arrow-backed text, every cell read as text.
 
 The delimiter (comma, semicolon, tab or pipe) is picked by how the head of the file parses with
-each. The scanner under the parser (`source._Scanned`) refuses a header wider than `columns` and
-a record or value longer than `line_bytes` / `field_bytes` before pandas buffers it; a parse
-failure becomes one line naming the record, never its values.
+each. pyarrow's reader parses blocks of whole records (`csv_blocks`); pandas' C parser, the
+reference for what a file means, takes over wherever the two might differ. The scanner under
+both (`source._Scanned`) refuses a header wider than `columns` and a record or value longer than
+`line_bytes` / `field_bytes` before a parser buffers it; a parse failure becomes one line naming
+the record, never its values.
 """
 
 from __future__ import annotations

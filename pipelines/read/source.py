@@ -249,9 +249,10 @@ class _Scanned(io.RawIOBase):
     """UTF-8 text on its way to the parser, measured as it passes, so that a record, a value or
     a header too long for the limits is refused before the parser buffers it.
 
-    For CSV (`sep` set once sniffed) quoting is followed as pandas' C parser reads it: a quote
-    opens a value only at the start of a field, `""` inside one is a quote, and a quote anywhere
-    else is a plain character. Most blocks cost a few C-speed `find` calls; the exact numpy
+    For CSV (`sep` set once sniffed) quoting is followed as pandas' C parser (and pyarrow's)
+    reads it: a quote opens a value only at the start of a field, `""` inside one is a quote, and
+    a quote anywhere else is a plain character. `record_start` tells `csv_blocks` where it may
+    cut the text between records. Most blocks cost a few C-speed `find` calls; the exact numpy
     measurement runs only when a record or value might have reached its limit, and on the
     header. Without `sep` (JSON lines) only line lengths are measured.
     """
@@ -497,7 +498,7 @@ class _Scanned(io.RawIOBase):
 
 
 class _ToUtf8(io.RawIOBase):
-    """Decodes the source and emits UTF-8 without bare CRs, all pandas' C parser ever sees.
+    """Decodes the source and emits UTF-8 without bare CRs, all the CSV parsers ever see.
 
     With no BOM the encoding is decided at the first non-ASCII byte: valid UTF-8 locks UTF-8,
     anything else switches to Windows-1252. Everything before that byte was ASCII, which both
