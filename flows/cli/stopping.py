@@ -9,9 +9,13 @@ same command run again follows those jobs up instead of submitting them twice.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 EXIT_STOPPED = 130
 MESSAGE = (
@@ -51,3 +55,32 @@ def stop_on_signals() -> None:
     """
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    sys.unraisablehook = _StopNotLost(sys.unraisablehook)
+
+
+class _StopNotLost:
+    """Send the signal again when its Stopped was raised where Python swallows exceptions.
+
+    A handler runs between two bytecodes of the main thread, which may be inside a weakref
+    callback or `__del__` run by the garbage collector (SQLAlchemy has such callbacks); an
+    exception there is printed as "Exception ignored in ..." and dropped, so the command would
+    carry on as if nobody had asked it to stop. Sent again, the signal is handled a moment
+    later, in the command's own code (and sent once more should it land in a callback again).
+    """
+
+    def __init__(self, previous: Callable[[Any], object]) -> None:
+        self._previous = previous
+
+    def __call__(self, unraisable: Any) -> None:
+        error = unraisable.exc_value
+        if (
+            isinstance(error, Stopped)
+            and error.args
+            and error.args[0] in signal.Signals.__members__
+        ):
+            # from another thread, a moment later: sent from here, it would be handled here
+            again = threading.Timer(0.05, os.kill, (os.getpid(), signal.Signals[error.args[0]]))
+            again.daemon = True
+            again.start()
+            return
+        self._previous(unraisable)
