@@ -18,10 +18,9 @@ from typing import Final
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 
-from pipelines.read.source import _Prefixed, _Scanned
+from pipelines.read.source import _BLOCK, _Prefixed, _Scanned
 
 BLOCK_BYTES: Final = 8 * 1024 * 1024  # whole records handed to pyarrow at once
-_READ_BYTES: Final = 256 * 1024  # what one read from the scanner asks for
 _ARROW_BLOCK: Final = 1024 * 1024  # pyarrow's own unit of parallel parsing within a block
 
 # What reads the rest of the file, header first, when pyarrow cannot be trusted with it.
@@ -77,7 +76,7 @@ def _fill(scanner: _Scanned, pending: bytes, size: int) -> tuple[bytes, bool]:
     parts = [pending]
     held = len(pending)
     while True:
-        data = scanner.read(_READ_BYTES)
+        data = scanner.read(_BLOCK)
         if not data:
             return b"".join(parts), True
         parts.append(data)

@@ -26,11 +26,10 @@ from pipelines.read.csv_blocks import arrow_tables
 from pipelines.read.errors import ExportError
 from pipelines.read.frames import _header_names, _rows_per_chunk
 from pipelines.read.limits import Limits
-from pipelines.read.source import _open_source, _Source
+from pipelines.read.source import _BLOCK, _open_source, _Source
 
 _DELIMITERS: Final = (",", ";", "\t", "|")
 _SNIFF_RECORDS: Final = 200  # records of the head used to score delimiter candidates
-_BLOCK: Final = 256 * 1024  # pandas' own read size
 _TEXT: Final = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str"
 
 
@@ -43,13 +42,15 @@ def _csv_frames(
     sep = _sniff_delimiter(source.head_text, complete=source.complete)
     if source.decoded is None or source.scanner is None:  # pragma: no cover - set for csv
         raise ExportError(f"cannot read {name}: internal error (no text stream)")
-    source.scanner.sep = ord(sep)
-    rows = _rows_per_chunk(chunk_rows, _head_width(source, sep, limits))
+    scanner = source.scanner
+    scanner.sep = ord(sep)
 
     def takeover(stream: io.RawIOBase) -> Iterator[pa.Table]:
+        # called once the scanner has counted the header's fields (or the file has ended)
+        rows = _rows_per_chunk(chunk_rows, scanner.header_fields)
         return _pandas_tables(stream, uri, name, sep, limits, rows)
 
-    tables = arrow_tables(source.scanner, sep, takeover)
+    tables = arrow_tables(scanner, sep, takeover)
     first = next(tables, None)
     if first is None:  # pragma: no cover - pandas refuses a file without a header first
         raise ExportError(f"cannot read {name}: the file is empty (no header row)")
@@ -129,37 +130,15 @@ def _chunks(
             start += rows
             count -= rows
             held = [joined.slice(rows)] if count else []
-    if count or not start:
-        yield _frame(pa.concat_tables(held) if held else None, names, start)
+    if count or not start:  # the rest; or a header without records (`held`: an empty slice)
+        yield _frame(pa.concat_tables(held), names, start)
 
 
-def _frame(table: pa.Table | None, names: list[str], start: int) -> pd.DataFrame:
+def _frame(table: pa.Table, names: list[str], start: int) -> pd.DataFrame:
     """Arrow-backed `str` columns (one chunk each) under the cleaned header."""
-    length = 0 if table is None else table.num_rows
-    columns = [
-        pd.array(
-            pa.array([], type=pa.large_string())
-            if table is None
-            else table.column(i).combine_chunks(),
-            dtype=_TEXT,
-        )
-        for i in range(len(names))
-    ]
-    index = pd.RangeIndex(start, start + length)
+    columns = [pd.array(table.column(i).combine_chunks(), dtype=_TEXT) for i in range(len(names))]
+    index = pd.RangeIndex(start, start + table.num_rows)
     return pd.DataFrame(dict(enumerate(columns)), index=index).set_axis(pd.Index(names), axis=1)
-
-
-def _head_width(source: _Source, sep: str, limits: Limits) -> int:
-    """The header's width when the sniffed head holds all of it, else the most allowed."""
-    text = source.head_text
-    try:
-        for record in csv.reader(io.StringIO(text), delimiter=sep, quotechar='"'):
-            if record and any(cell.strip() for cell in record):
-                whole = source.complete or "\n" in text.lstrip()
-                return min(len(record), limits.columns) if whole else limits.columns
-    except csv.Error:
-        pass
-    return limits.columns
 
 
 def _parse_failure(uri: str, name: str, sep: str, exc: Exception, limits: Limits) -> ExportError:

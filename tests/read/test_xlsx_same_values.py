@@ -158,12 +158,18 @@ def test_a_piece_has_fewer_rows_where_a_long_shared_string_would_be_copied() -> 
     assert xlsx_files._piece_span(8, 0, 100 << 20) == (100 << 20) // 128 // 8
 
 
-def test_a_long_shared_string_in_many_cells_is_read_in_short_pieces(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _long_string_workbook(tmp_path: Path) -> tuple[Path, str]:
+    """A 20,000-character shared string in 200 cells, and that string."""
     text = "".join(random.Random(3).choices(string.ascii_letters, k=20_000))
     path = tmp_path / "long.xlsx"
     path.write_bytes(xlsx_cases.long_shared_string_workbook(text, 200))
+    return path, text
+
+
+def test_a_long_shared_string_in_many_cells_is_read_in_short_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, text = _long_string_workbook(tmp_path)
     with path.open("rb") as stream:
         assert xlsx_files._check_workbook(stream, "long", Limits()).longest >= 20_000
     monkeypatch.setattr(xlsx_files, "_CALAMINE_STRING_BYTES", 1 << 20)  # < 200 x 20 KB
@@ -175,9 +181,7 @@ def test_a_long_shared_string_in_many_cells_is_read_in_short_pieces(
 def test_pieces_that_would_read_too_much_again_leave_the_sheet_to_openpyxl(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = "".join(random.Random(3).choices(string.ascii_letters, k=20_000))
-    path = tmp_path / "long.xlsx"
-    path.write_bytes(xlsx_cases.long_shared_string_workbook(text, 200))
+    path, text = _long_string_workbook(tmp_path)
     monkeypatch.setattr(xlsx_files, "_CALAMINE_STRING_BYTES", 1 << 15)  # a row a piece
     monkeypatch.setattr(xlsx_files, "_REREAD_FREE", 1 << 20)  # < 200 x 20 KB read again
     refuse = _Refuse()
