@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipelines.mapping.spec import Mapping, apply_mapping
-from pipelines.normalize.frame import normalize_frame
+from pipelines.mapping.spec import MappedFrame, Mapping, apply_mapping
+from pipelines.normalize.frame import NormalizeResult, normalize_frame
 from pipelines.transform.ids import IdAssigner
 from pipelines.transform.options import RunOptions
 from pipelines.transform.required_columns import check_required_columns
@@ -42,10 +42,36 @@ def prepare_chunk(
     assigner: IdAssigner | None = None,
 ) -> PreparedChunk:
     """Map, normalize, fill missing ids and validate one chunk."""
+    return finish_chunk(normalize_chunk(chunk, mapping, options), options, assigner)
+
+
+@dataclass(frozen=True)
+class NormalizedChunk:
+    """A chunk mapped and normalized: the half of its transform that needs no other chunk."""
+
+    source: pd.DataFrame
+    mapped: MappedFrame
+    normalized: NormalizeResult
+
+
+def normalize_chunk(
+    chunk: pd.DataFrame, mapping: Mapping | None, options: RunOptions
+) -> NormalizedChunk:
+    """Map and normalize one chunk; may run ahead of the chunks before it (`transform.ahead`)."""
     fmt = FORMATS[options.data_format]
     mapped = apply_mapping(chunk, fmt, mapping, options.custom_fields)
     check_required_columns(mapped.frame.columns, fmt, options)
     normalized = normalize_frame(mapped.frame, fmt, mapped.units, options, mapped.decimal)
+    return NormalizedChunk(chunk, mapped, normalized)
+
+
+def finish_chunk(
+    done: NormalizedChunk, options: RunOptions, assigner: IdAssigner | None = None
+) -> PreparedChunk:
+    """Fill missing ids and validate a normalized chunk: in file order, since a derived id
+    counts the identical records before it (`assigner`)."""
+    fmt = FORMATS[options.data_format]
+    chunk, mapped, normalized = done.source, done.mapped, done.normalized
     frame = normalized.frame
     if assigner is not None:
         frame = assigner.assign(frame)

@@ -16,6 +16,7 @@ Ctrl-C (the main process stops the run and terminates them) and end with the run
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -37,7 +38,8 @@ import pandas as pd
 from pipelines.errors import InputError, InternalError, KindfulEtlError, internal_error
 from pipelines.mapping.spec import Mapping
 from pipelines.normalize.arrow_text import arrow_from_objects
-from pipelines.transform.chunk import PreparedChunk, prepare_chunk
+from pipelines.transform.ahead import ahead
+from pipelines.transform.chunk import PreparedChunk, finish_chunk, normalize_chunk, prepare_chunk
 from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner, SeenIds
 from pipelines.transform.options import RunOptions
 from schemas.columns import FORMATS
@@ -86,8 +88,9 @@ def prepare_chunks(
     chunks = itertools.chain(_handed_over(head), chunks)  # no chunk kept here once handed on
     if len(head) < MIN_CHUNKS:
         assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
-        for chunk in chunks:
-            yield prepare_chunk(chunk, mapping, options, assigner)
+        normalize = functools.partial(normalize_chunk, mapping=mapping, options=options)
+        for done in ahead(chunks, normalize, name="kindful-etl-ahead"):
+            yield finish_chunk(done, options, assigner)
         return
     yield from _on_workers(chunks, mapping, options, workers)
 

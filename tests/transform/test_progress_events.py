@@ -178,7 +178,9 @@ def test_prepare_reports_batches_written_and_no_log_lines(
     source = contacts(tmp_path / "contacts.csv", rows=250_002, bad_every=1_000_000)
     recorder = Recorder()
     with caplog.at_level(logging.INFO):
-        prepared = prepare_run(str(source), options, tmp_path / "out", 50_000, progress=recorder)
+        prepared = prepare_run(
+            str(source), options, tmp_path / "out", 50_000, progress=recorder, chunk_rows=50_000
+        )
     assert len(prepared.batches) == 6
     names = [name for name, _ in recorder.events]
     assert names == ["batches", "reading"] * 6 + ["batches"]  # 50k-row chunks, then the last
