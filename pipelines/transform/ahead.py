@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from typing import Final, TypeVar
 
@@ -23,7 +23,7 @@ U = TypeVar("U")
 _END: Final = object()
 
 
-def ahead(items: Iterator[T], work: Callable[[T], U], *, name: str) -> Iterator[U]:
+def ahead(items: Iterator[T], work: Callable[[T], U], *, name: str) -> Generator[U, None, None]:
     """`work(item)` for each of `items`, in order, each computed on a thread of its own while
     the consumer handles the one before.
 
