@@ -20,11 +20,10 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from pipelines.normalize.arrow_text import arrow_from_objects, arrow_text, lowered
+from pipelines.transform.seen_ids import DIGEST_BYTES, SeenIds
 from schemas.columns import ImportFormat
 
 ID_PREFIX = "ke-"
-_DIGEST_BYTES = 12  # the 24 hex digits after the prefix: the whole id, not a hash of it
-RUN_IDS = 262_144  # digests per sorted array of SeenIds: 3 MB
 
 # The record id column of each format and the columns that identify one record of it.
 RECORD_IDENTITY: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -71,7 +70,7 @@ def _digests(keys: list[str]) -> dict[str, bytes]:
 
     hashlib, not pandas' hash_pandas_object: ids must stay the same across library upgrades.
     """
-    return {k: hashlib.sha256(k.encode()).digest()[:_DIGEST_BYTES] for k in dict.fromkeys(keys)}
+    return {k: hashlib.sha256(k.encode()).digest()[:DIGEST_BYTES] for k in dict.fromkeys(keys)}
 
 
 _SEPARATOR = pa.scalar("\x1f", pa.large_string())  # no value contains it
@@ -136,8 +135,8 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 def _id_texts(digests: np.ndarray) -> pa.Array:
     """`ID_PREFIX` + each digest's hex digits (`bytes.hex`), written into one byte buffer."""
-    raw = digests.view(np.uint8).reshape(len(digests), _DIGEST_BYTES)
-    width = len(ID_PREFIX) + 2 * _DIGEST_BYTES
+    raw = digests.view(np.uint8).reshape(len(digests), DIGEST_BYTES)
+    width = len(ID_PREFIX) + 2 * DIGEST_BYTES
     chars = np.empty((len(digests), width), dtype=np.uint8)
     chars[:, : len(ID_PREFIX)] = np.frombuffer(ID_PREFIX.encode(), dtype=np.uint8)
     chars[:, len(ID_PREFIX) :: 2] = _HEX[raw >> 4]
@@ -158,70 +157,6 @@ def _merged(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     first = np.unique(same, return_index=True)[1]
     return np.asarray(same, dtype=np.intp), digests[first]
-
-
-# A digest's 12 bytes as two big-endian integers: the first 8 bytes, which sort and search
-# as one machine word (~10x faster than 12-byte strings), and the last 4.
-_HALVES = np.dtype([("high", ">u8"), ("low", ">u4")])
-
-
-def _halves(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    both = np.ascontiguousarray(digests, dtype=f"S{_DIGEST_BYTES}").view(_HALVES)
-    return both["high"].astype(np.uint64), both["low"].astype(np.uint32)
-
-
-@dataclass
-class SeenIds:
-    """How often each derived id has been handed out so far, in 12 bytes per distinct id.
-
-    A Counter of id strings costs ~130 bytes per id, which grows with the file; here the ids
-    (their 12 digest bytes, which are the whole id) sit in arrays of at most RUN_IDS each,
-    sorted by their first 8 bytes, and only ids seen more than once, which are rare, keep a
-    count in a dict. Merging a chunk's new ids copies the last array only, so small arrays keep
-    that copy small (one array of them all would be copied whole: 120 MB at 10M rows).
-    """
-
-    runs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (high, low)
-    repeats: dict[bytes, int] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return sum(len(high) for high, _ in self.runs)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(high.nbytes + low.nbytes for high, low in self.runs)
-
-    def get(self, digests: np.ndarray) -> np.ndarray:
-        """Times each of `digests` (distinct) was seen before."""
-        high, low = _halves(digests)
-        found = np.zeros(len(digests), dtype=bool)
-        for run_high, run_low in self.runs:
-            first = np.searchsorted(run_high, high, side="left")
-            after = np.searchsorted(run_high, high, side="right")
-            one = np.flatnonzero(after - first == 1)
-            found[one[run_low[first[one]] == low[one]]] = True
-            for i in np.flatnonzero(after - first > 1):  # first 8 bytes shared: hardly ever
-                found[i] |= bool((run_low[first[i] : after[i]] == low[i]).any())
-        counts = found.astype(np.int64)
-        for i in np.flatnonzero(found):
-            counts[i] = self.repeats.get(bytes(digests[i]), 1)
-        return counts
-
-    def add(self, digests: np.ndarray, before: np.ndarray, now: np.ndarray) -> None:
-        """Record `now` more sightings of each of `digests` (distinct; `before` from `get`)."""
-        high, low = _halves(digests[before == 0])
-        order = np.argsort(high, kind="stable")
-        high, low = high[order], low[order]
-        if len(high):
-            if self.runs and len(self.runs[-1][0]) + len(high) <= RUN_IDS:
-                last_high, last_low = self.runs[-1]
-                where = np.searchsorted(last_high, high)
-                self.runs[-1] = (np.insert(last_high, where, high), np.insert(last_low, where, low))
-            else:
-                self.runs.append((high, low))
-        total = before + now
-        for i in np.flatnonzero(total > 1):
-            self.repeats[bytes(digests[i])] = int(total[i])
 
 
 @dataclass
@@ -296,9 +231,9 @@ class IdAssigner:
             sha256 = hashlib.sha256
             # the keys' UTF-8 bytes: what str.encode gives hashlib
             texts = keys.dictionary.cast(pa.large_binary()).to_pylist()
-            digests = b"".join([sha256(key).digest()[:_DIGEST_BYTES] for key in texts])
+            digests = b"".join([sha256(key).digest()[:DIGEST_BYTES] for key in texts])
             derived = self._derived_by_code(
-                codes, np.frombuffer(digests, dtype=f"S{_DIGEST_BYTES}"), occurrences
+                codes, np.frombuffer(digests, dtype=f"S{DIGEST_BYTES}"), occurrences
             )
         frame[column] = _filled(current, column in frame.columns, missing, derived)
         self.assigned += len(rows)
@@ -350,7 +285,7 @@ class IdAssigner:
         """Second and later rows with the same derived id get `-2`, `-3`, ... in file order."""
         codes, _ = pd.factorize(np.asarray(derived, dtype=object))
         first = np.unique(codes, return_index=True)[1]  # the first row of each distinct id
-        distinct = np.array([digests[i] for i in first], dtype=f"S{_DIGEST_BYTES}")
+        distinct = np.array([digests[i] for i in first], dtype=f"S{DIGEST_BYTES}")
         number = self._occurrence_numbers(np.asarray(codes, dtype=np.intp), distinct)
         return [
             d if n == 0 else f"{d}-{n + 1}" for d, n in zip(derived, number.tolist(), strict=True)

@@ -36,12 +36,14 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import InputError, InternalError, KindfulEtlError, internal_error
+from pipelines.heap import TRIM_EVERY, give_back_free_memory
 from pipelines.mapping.spec import Mapping
 from pipelines.normalize.arrow_text import arrow_from_objects
 from pipelines.transform.ahead import ahead
 from pipelines.transform.chunk import PreparedChunk, finish_chunk, normalize_chunk, prepare_chunk
-from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner, SeenIds
+from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner
 from pipelines.transform.options import RunOptions
+from pipelines.transform.seen_ids import SeenIds
 from schemas.columns import FORMATS
 
 __all__ = [
@@ -89,7 +91,9 @@ def prepare_chunks(
     if len(head) < MIN_CHUNKS:
         assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
         normalize = functools.partial(normalize_chunk, mapping=mapping, options=options)
-        for done in ahead(chunks, normalize, name="kindful-etl-ahead"):
+        for number, done in enumerate(ahead(chunks, normalize, name="kindful-etl-ahead"), 1):
+            if number % TRIM_EVERY == 0:
+                give_back_free_memory()
             yield finish_chunk(done, options, assigner)
         return
     yield from _on_workers(chunks, mapping, options, workers)

@@ -21,10 +21,10 @@ import pytest
 from pipelines.mapping.spec import load_mapping, resolve_format
 from pipelines.outputs.batches import BatchWriter
 from pipelines.outputs.validation_files import OutputWriter
-from pipelines.transform import ids
-from pipelines.transform.ids import SeenIds
+from pipelines.transform import seen_ids
 from pipelines.transform.options import resolve_options
 from pipelines.transform.prepare import prepare_export
+from pipelines.transform.seen_ids import SeenIds
 
 pytestmark = pytest.mark.slow
 
@@ -190,11 +190,14 @@ def test_json_lines_key_first_seen_in_a_later_chunk(mapping_file: Path, tmp_path
     assert chunked["files"] == whole["files"]
 
 
-@pytest.mark.parametrize("run_ids", [1_000_000, 4])
+@pytest.mark.parametrize("run_ids", [1_000_000, 4, 9])
 def test_seen_ids_number_repeats_like_a_counter_across_chunks(
     run_ids: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ids, "RUN_IDS", run_ids)  # 4: the digests spread over many arrays
+    # 4 and 9: the digests spread over many arrays, all but the newest in the spill file, in
+    # blocks of 2 (many digests share their first 8 bytes here: equal highs straddle blocks)
+    monkeypatch.setattr(seen_ids, "RUN_IDS", run_ids)
+    monkeypatch.setattr(seen_ids, "BLOCK", 2)
     rng = np.random.default_rng(11)
     seen, counter = SeenIds(), Counter[bytes]()
     for _ in range(40):
@@ -209,7 +212,31 @@ def test_seen_ids_number_repeats_like_a_counter_across_chunks(
         seen.add(digests, before, np.array([counts[d] for d in distinct], dtype=np.int64))
         counter.update(chunk)
     assert len(seen) == len(counter)
-    assert len(seen.runs) == 1 if run_ids >= len(counter) else len(seen.runs) > 1
+    assert len(seen.runs) == 1
+    assert bool(seen.spilled) == (run_ids < len(counter))
+
+
+def test_seen_ids_find_spilled_digests_and_keep_memory_small(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(seen_ids, "RUN_IDS", 5_000)
+    rng = np.random.default_rng(5)
+    seen, counter = SeenIds(), Counter[bytes]()
+    universe = np.array(
+        [hashlib.sha256(str(i).encode()).digest()[:12] for i in range(60_000)], dtype="S12"
+    )
+    for _ in range(30):  # chunks of 3,000 draws: most new, some seen in any earlier array
+        chunk = universe[rng.integers(0, len(universe), 3_000)].tolist()
+        distinct = list(dict.fromkeys(chunk))
+        digests = np.array(distinct, dtype="S12")
+        before = seen.get(digests)
+        assert before.tolist() == [counter[d] for d in distinct]
+        counts = Counter(chunk)
+        seen.add(digests, before, np.array([counts[d] for d in distinct], dtype=np.int64))
+        counter.update(chunk)
+    assert len(seen) == len(counter) and len(seen.spilled) >= 5
+    held = sum(high.nbytes + low.nbytes for high, low in seen.runs)
+    assert seen.nbytes - held < 2.1 * sum(s.count for s in seen.spilled)  # vs 12 bytes each
 
 
 def test_seen_ids_stay_small() -> None:
