@@ -11,7 +11,6 @@ nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 from collections.abc import Callable
 from typing import Final
@@ -24,8 +23,9 @@ TRIM_EVERY: Final = 5  # chunks between two trims: each takes ~1-3 ms
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
+        # the process's own symbols, libc's among them (ctypes.util.find_library would fork
+        # `ldconfig` from a process of several hundred MB)
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     return trim

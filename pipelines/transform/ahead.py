@@ -23,7 +23,13 @@ U = TypeVar("U")
 _END: Final = object()
 
 
-def ahead(items: Iterator[T], work: Callable[[T], U], *, name: str) -> Generator[U, None, None]:
+def ahead(
+    items: Iterator[T],
+    work: Callable[[T], U],
+    *,
+    name: str,
+    meanwhile: Callable[[], object] | None = None,
+) -> Generator[U, None, None]:
     """`work(item)` for each of `items`, in order, each computed on a thread of its own while
     the consumer handles the one before.
 
@@ -32,7 +38,8 @@ def ahead(items: Iterator[T], work: Callable[[T], U], *, name: str) -> Generator
     consumer where that item's result would have come, after every result before it. A consumer
     that stops early (an error, a stop signal, `close`) does not wait: the thread ends after the
     item it is on, so a source stalled mid-read cannot hold up a stop (a daemon thread, it does
-    not keep the process alive either).
+    not keep the process alive either). `meanwhile` is called once the first item is being
+    worked on, before the consumer waits for it (work of the consumer's own that can overlap).
     """
     asks: queue.SimpleQueue[Future[object] | None] = queue.SimpleQueue()
     thread = threading.Thread(
@@ -51,6 +58,8 @@ def ahead(items: Iterator[T], work: Callable[[T], U], *, name: str) -> Generator
     pending = ask()
     finished = False
     try:
+        if meanwhile is not None:
+            meanwhile()
         while (done := pending.result()) is not _END:
             pending = ask()  # the next item is worked on while this one is handled
             yield done  # type: ignore[misc]

@@ -40,7 +40,13 @@ from pipelines.heap import TRIM_EVERY, give_back_free_memory
 from pipelines.mapping.spec import Mapping
 from pipelines.normalize.arrow_text import arrow_from_objects
 from pipelines.transform.ahead import ahead
-from pipelines.transform.chunk import PreparedChunk, finish_chunk, normalize_chunk, prepare_chunk
+from pipelines.transform.chunk import (
+    PreparedChunk,
+    finish_chunk,
+    load_validation,
+    normalize_chunk,
+    prepare_chunk,
+)
 from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner
 from pipelines.transform.options import RunOptions
 from pipelines.transform.seen_ids import SeenIds
@@ -91,7 +97,8 @@ def prepare_chunks(
     if len(head) < MIN_CHUNKS:
         assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
         normalize = functools.partial(normalize_chunk, mapping=mapping, options=options)
-        for number, done in enumerate(ahead(chunks, normalize, name="kindful-etl-ahead"), 1):
+        prepared = ahead(chunks, normalize, name="kindful-etl-ahead", meanwhile=load_validation)
+        for number, done in enumerate(prepared, 1):
             if number % TRIM_EVERY == 0:
                 give_back_free_memory()
             yield finish_chunk(done, options, assigner)
