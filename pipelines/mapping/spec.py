@@ -436,7 +436,7 @@ def apply_mapping(
             out[name] = frame[name]
     kept = {*used, *custom}
     ignored = tuple(str(c) for c in frame.columns if c not in kept)
-    mapped = pd.DataFrame(out, index=frame.index)
+    mapped = pd.DataFrame(out, index=frame.index, copy=False)  # copy-on-write: shared safely
     for target, value in (mapping.constants if mapping else {}).items():
         mapped[target] = value
     decimal: DecimalMark = mapping.decimal if mapping else "."

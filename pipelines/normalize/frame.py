@@ -327,7 +327,7 @@ def normalize_frame(
             else:
                 text = _suffixed(reasons, problem & ~has_value, ", cleared")[codes[failed]]
                 warnings.append(_cell_issues(failed, column.name, raw, text))
-    frame = pd.DataFrame(out, index=mapped.index)
+    frame = pd.DataFrame(out, index=mapped.index, copy=False)  # copy-on-write: shared safely
     warnings += _fill_defaults(frame, fmt, options, missing)
     ordered = [c for c in fmt.names if c in frame.columns]
     frame = frame[ordered]
