@@ -15,12 +15,13 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from typing import Final, TypeVar
 
-__all__ = ["ahead"]
+__all__ = ["STOP_GRACE", "ahead"]
 
 T = TypeVar("T")
 U = TypeVar("U")
 
 _END: Final = object()
+STOP_GRACE: Final = 1.0  # seconds a consumer that stops early waits for the thread's item
 
 
 def ahead(
@@ -36,9 +37,10 @@ def ahead(
     The thread takes the items from `items` itself, in the caller's context (contextvars: the
     reader's byte meter, a flow's logger). An exception from `items` or `work` is raised to the
     consumer where that item's result would have come, after every result before it. A consumer
-    that stops early (an error, a stop signal, `close`) does not wait: the thread ends after the
-    item it is on, so a source stalled mid-read cannot hold up a stop (a daemon thread, it does
-    not keep the process alive either). `meanwhile` is called once the first item is being
+    that stops early (an error, a stop signal, `close`) waits at most STOP_GRACE seconds for the
+    item the thread is on (then the thread ends), so the process does not exit while it is inside
+    pyarrow, yet a source stalled mid-read cannot hold up a stop (a daemon thread, it does not
+    keep the process alive). `meanwhile` is called once the first item is being
     worked on, before the consumer waits for it (work of the consumer's own that can overlap).
     """
     asks: queue.SimpleQueue[Future[object] | None] = queue.SimpleQueue()
@@ -66,8 +68,7 @@ def ahead(
         finished = True
     finally:
         asks.put(None)
-        if finished:
-            thread.join()
+        thread.join(None if finished else STOP_GRACE)
 
 
 def _serve(

@@ -9,6 +9,11 @@ and the pandera check itself runs only on the distinct values the screen could n
 normalize_frame's columns are Arrow-backed already; an object column of str is converted once.
 A column whose values are not all strings goes through pandera whole, exactly as before.
 
+The checks come from schemas.rules, which the pandera schema is built from; pandera itself is
+imported only when some value needs it (~0.2 s of a run's start otherwise): a length or a sign
+the screens measure exactly, as pandera's check would (proven against it by the tests), needs
+no pandera; a form, a set or a column of non-strings does.
+
 Issues come out in a fixed order: columns in the schema's order, rows ascending, for each cell
 the first check it fails (presence, then the checks in the schema's order), then the row rules
 in their order. A whole-file run and a chunked run therefore list the same problems.
@@ -18,17 +23,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from pipelines.normalize.arrow_text import TextBytes, arrow_from_objects, arrow_text, valid_mask
 from pipelines.normalize.frame import ISSUE_COLUMNS
-from schemas.models import INTEGER_FORM, RowRule, validation_schema
+from schemas import rules as column_checks
+from schemas.columns import FORMATS
+from schemas.rules import INTEGER_FORM, CheckRule, ColumnRules, RowRule, column_rules, row_rules
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 _CHECK_REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^not_nullable$"), "required value missing"),
@@ -74,12 +83,11 @@ def validate_frame(
     contact_match: str | None,
 ) -> pd.DataFrame:
     """Reject issues (ISSUE_COLUMNS) for every row the schema refuses; values come from `raw`."""
-    schema, rules = validation_schema(data_format, action, contact_match)
     parts: list[pd.DataFrame] = []
-    for name, column in schema.columns.items():
+    for name, column in column_rules(data_format).items():
         if name in normalized.columns:
-            parts.append(_column_issues(normalized[name], column, raw))
-    parts.append(_rule_issues(normalized, rules))
+            parts.append(_column_issues(normalized[name], column, raw, data_format))
+    parts.append(_rule_issues(normalized, row_rules(FORMATS[data_format], action, contact_match)))
     found = [part for part in parts if not part.empty]
     if not found:
         return pd.DataFrame(columns=ISSUE_COLUMNS)
@@ -91,7 +99,16 @@ def check_name(check: pa.Check) -> str:
     return str(check.error if check.error is not None else check.name)
 
 
-def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
+def _pandera_column(data_format: str, name: str) -> pa.Column:
+    """The schema's column, pandera imported on first use (schemas.models)."""
+    from schemas.models import schema_columns
+
+    return schema_columns(data_format)[name]
+
+
+def _column_issues(
+    values: pd.Series, column: ColumnRules, raw: pd.DataFrame, data_format: str
+) -> pd.DataFrame:
     """One issue per failing cell of one column: the first check, in schema order, it fails."""
     objects: np.ndarray | None = None
     array = arrow_text(values)  # an Arrow-backed column, as normalize_frame writes them
@@ -104,9 +121,9 @@ def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> p
         objects = values.to_numpy(dtype=object)
         missing = values.isna().to_numpy(dtype=bool)
         if not _all_strings(values, objects[~missing]):
-            return _pandera_column_issues(values, column, raw)
+            return _pandera_column_issues(values, _pandera_column(data_format, column.name), raw)
     failed = np.full(len(values), -1, dtype=np.intp)  # position in `names` of the first failure
-    names = [_NOT_NULLABLE, *(check_name(check) for check in column.checks)]
+    names = [_NOT_NULLABLE, *(check.failure for check in column.checks)]
     if not column.nullable:
         failed[missing] = 0
     screen = _Screen(array)
@@ -114,7 +131,11 @@ def _column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> p
         suspects = np.flatnonzero(screen.suspects(check) & ~missing & (failed < 0))
         if len(suspects):
             texts = objects[suspects] if objects is not None else None
-            passed = _passes(check, texts, screen.texts(suspects))
+            arrow = screen.texts(suspects)
+            passed = _measured(check, arrow)
+            if passed is None:
+                pandera_check = _pandera_column(data_format, column.name).checks[number - 1]
+                passed = _passes(pandera_check, texts, arrow)
             failed[suspects[~passed]] = number
     bad = np.flatnonzero(failed >= 0)
     if len(bad) == 0:
@@ -146,7 +167,7 @@ class _Screen:
         """The values at `rows` as Arrow strings (None for a column Arrow cannot hold)."""
         return None if self.array is None else self.array.take(pyarrow.array(rows))
 
-    def suspects(self, check: pa.Check) -> np.ndarray:
+    def suspects(self, check: CheckRule) -> np.ndarray:
         """Which values might fail `check` (a mask over the rows; it may be one value for all)."""
         array = self.array
         if array is None:
@@ -176,6 +197,25 @@ class _Screen:
                 found = pc.is_in(array, value_set=kinds).to_numpy(zero_copy_only=False)
                 return ~np.asarray(found, dtype=bool)
         return np.ones(len(array), dtype=bool)
+
+
+def _measured(check: CheckRule, arrow: pyarrow.Array | None) -> np.ndarray | None:
+    """Which of some texts pass a check that needs no pandera: a maximum length (pandera counts
+    code points, as Arrow's utf8_length does) and a positive amount (schemas.rules' own
+    function, which pandera calls); None for the others."""
+    if arrow is None:
+        return None
+    stats = check.statistics
+    if check.name == "str_length" and stats["min_value"] is None and stats["exact_value"] is None:
+        lengths = pc.utf8_length(arrow).to_numpy(zero_copy_only=False)
+        return np.asarray(lengths <= stats["max_value"], dtype=bool)
+    if check.name == "positive_amount":
+        encoded = arrow.dictionary_encode()
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+        uniques = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+        passed = column_checks.positive_amount(uniques).to_numpy(dtype=bool)
+        return np.asarray(passed[codes])
+    return None
 
 
 def _passes(check: pa.Check, texts: np.ndarray | None, arrow: pyarrow.Array | None) -> np.ndarray:
@@ -251,6 +291,8 @@ def _form_suspects(text: TextBytes, form: np.ndarray) -> np.ndarray:
 
 def _pandera_column_issues(values: pd.Series, column: pa.Column, raw: pd.DataFrame) -> pd.DataFrame:
     """The slow path for a column with non-string values: pandera validates it whole."""
+    import pandera.pandas as pa
+
     name = str(column.name)
     schema = pa.DataFrameSchema({name: column}, strict=False, coerce=False)
     try:

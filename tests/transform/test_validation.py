@@ -23,18 +23,19 @@ from pipelines.transform.validation import (
 )
 from schemas.columns import FORMATS
 from schemas.models import validation_schema
+from schemas.rules import column_rules
 
 
 def _signature(column: pa.Column) -> tuple[Any, ...]:
     return (column.nullable, *(check_name(check) for check in column.checks))
 
 
-def _one_column_per_kind_of_checks() -> dict[str, pa.Column]:
-    """One schema column for each combination of checks the formats use."""
-    found: dict[tuple[Any, ...], tuple[str, pa.Column]] = {}
+def _one_column_per_kind_of_checks() -> dict[str, tuple[str, pa.Column]]:
+    """One schema column for each combination of checks the formats use, with its format."""
+    found: dict[tuple[Any, ...], tuple[str, tuple[str, pa.Column]]] = {}
     for fmt in sorted(FORMATS):
         for name, column in validation_schema(fmt)[0].columns.items():
-            found.setdefault(_signature(column), (f"{fmt}.{name}", column))
+            found.setdefault(_signature(column), (f"{fmt}.{name}", (fmt, column)))
     return dict(found.values())
 
 
@@ -96,12 +97,12 @@ def _frames(values: list[str | None], name: str) -> tuple[pd.Series, pd.DataFram
 @given(values=st.lists(VALUE, max_size=12))
 @pytest.mark.parametrize("label", sorted(COLUMNS))
 def test_the_screens_decide_as_pandera_does(label: str, values: list[str | None]) -> None:
-    column = COLUMNS[label]
+    fmt, column = COLUMNS[label]
     name = str(column.name)
     objects, raw = _frames(values, name)
     expected = _pandera_column_issues(objects, column, raw)
     for given_values in (objects, objects.astype("str")):
-        found = _column_issues(given_values, column, raw)
+        found = _column_issues(given_values, column_rules(fmt)[name], raw, fmt)
         pd.testing.assert_frame_equal(
             found.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
         )
@@ -116,10 +117,11 @@ def test_the_screens_decide_as_pandera_does(label: str, values: list[str | None]
 )
 def test_columns_arrow_cannot_hold_are_still_judged_by_pandera(values: list[object]) -> None:
     column = validation_schema("contact")[0].columns["first_name"]
+    rules = column_rules("contact")["first_name"]
     series = pd.Series([*values, "x" * 256], dtype=object, name="first_name")
     raw = pd.DataFrame({"first_name": series})
     pd.testing.assert_frame_equal(
-        _column_issues(series, column, raw), _pandera_column_issues(series, column, raw)
+        _column_issues(series, rules, raw, "contact"), _pandera_column_issues(series, column, raw)
     )
 
 
