@@ -14,7 +14,7 @@ itself hold `;`). A sample goes to the stage of its innermost frame that belongs
 
 - reading: pipelines/read, pandas' CSV parser (pandas/io/parsers), openpyxl, python_calamine;
 - mapping: pipelines/mapping; normalizing: pipelines/normalize;
-- derived ids: pipelines/transform/ids.py; validation: pipelines/transform/validation.py;
+- derived ids: pipelines/transform/ids.py and seen_ids.py; validation: .../validation.py;
 - writing run files: pipelines/outputs/validation_files.py and csv_text.py;
 - batches: pipelines/outputs/batches.py and batch_index.py;
 - worker transfer: multiprocessing, concurrent.futures, pickle/copyreg, `__reduce__`-style
@@ -46,7 +46,7 @@ _STAGES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("reading", ("/pipelines/read/", "/pandas/io/parsers/", "/openpyxl/", "python_calamine"), ()),
     ("mapping", ("/pipelines/mapping/",), ()),
     ("normalizing", ("/pipelines/normalize/",), ()),
-    ("derived ids", ("/pipelines/transform/ids.py",), ()),
+    ("derived ids", ("/pipelines/transform/ids.py", "/pipelines/transform/seen_ids.py"), ()),
     ("validation", ("/pipelines/transform/validation.py",), ()),
     ("writing run files", ("/pipelines/outputs/validation_files.py",
                            "/pipelines/outputs/csv_text.py"), ()),
