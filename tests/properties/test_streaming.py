@@ -190,6 +190,17 @@ def test_json_lines_key_first_seen_in_a_later_chunk(mapping_file: Path, tmp_path
     assert chunked["files"] == whole["files"]
 
 
+def _seen_like_a_counter(seen: SeenIds, counter: Counter[bytes], chunk: list[bytes]) -> None:
+    """One chunk's digests through SeenIds, checked against a Counter of the chunks before."""
+    distinct = list(dict.fromkeys(chunk))
+    digests = np.array(distinct, dtype="S12")
+    before = seen.get(digests)
+    assert before.tolist() == [counter[d] for d in distinct]
+    counts = Counter(chunk)
+    seen.add(digests, before, np.array([counts[d] for d in distinct], dtype=np.int64))
+    counter.update(chunk)
+
+
 @pytest.mark.parametrize("run_ids", [1_000_000, 4, 9])
 def test_seen_ids_number_repeats_like_a_counter_across_chunks(
     run_ids: int, monkeypatch: pytest.MonkeyPatch
@@ -204,13 +215,7 @@ def test_seen_ids_number_repeats_like_a_counter_across_chunks(
         # 12-byte digests, many repeating, some with trailing zero bytes
         pool = [bytes([i % 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, i % 3, 0]) for i in range(30)]
         chunk = [pool[i] for i in rng.integers(0, len(pool), rng.integers(0, 25))]
-        distinct = list(dict.fromkeys(chunk))
-        digests = np.array(distinct, dtype="S12")
-        before = seen.get(digests)
-        assert before.tolist() == [counter[d] for d in distinct]
-        counts = Counter(chunk)
-        seen.add(digests, before, np.array([counts[d] for d in distinct], dtype=np.int64))
-        counter.update(chunk)
+        _seen_like_a_counter(seen, counter, chunk)
     assert len(seen) == len(counter)
     assert len(seen.runs) == 1
     assert bool(seen.spilled) == (run_ids < len(counter))
@@ -227,13 +232,7 @@ def test_seen_ids_find_spilled_digests_and_keep_memory_small(
     )
     for _ in range(30):  # chunks of 3,000 draws: most new, some seen in any earlier array
         chunk = universe[rng.integers(0, len(universe), 3_000)].tolist()
-        distinct = list(dict.fromkeys(chunk))
-        digests = np.array(distinct, dtype="S12")
-        before = seen.get(digests)
-        assert before.tolist() == [counter[d] for d in distinct]
-        counts = Counter(chunk)
-        seen.add(digests, before, np.array([counts[d] for d in distinct], dtype=np.int64))
-        counter.update(chunk)
+        _seen_like_a_counter(seen, counter, chunk)
     assert len(seen) == len(counter) and len(seen.spilled) >= 5
     held = sum(high.nbytes + low.nbytes for high, low in seen.runs)
     assert seen.nbytes - held < 2.1 * sum(s.count for s in seen.spilled)  # vs 12 bytes each
