@@ -24,13 +24,7 @@ _END: Final = object()
 STOP_GRACE: Final = 1.0  # seconds a consumer that stops early waits for the thread's item
 
 
-def ahead(
-    items: Iterator[T],
-    work: Callable[[T], U],
-    *,
-    name: str,
-    meanwhile: Callable[[], object] | None = None,
-) -> Generator[U, None, None]:
+def ahead(items: Iterator[T], work: Callable[[T], U], *, name: str) -> Generator[U, None, None]:
     """`work(item)` for each of `items`, in order, each computed on a thread of its own while
     the consumer handles the one before.
 
@@ -40,8 +34,7 @@ def ahead(
     that stops early (an error, a stop signal, `close`) waits at most STOP_GRACE seconds for the
     item the thread is on (then the thread ends), so the process does not exit while it is inside
     pyarrow, yet a source stalled mid-read cannot hold up a stop (a daemon thread, it does not
-    keep the process alive). `meanwhile` is called once the first item is being
-    worked on, before the consumer waits for it (work of the consumer's own that can overlap).
+    keep the process alive).
     """
     asks: queue.SimpleQueue[Future[object] | None] = queue.SimpleQueue()
     thread = threading.Thread(
@@ -60,8 +53,6 @@ def ahead(
     pending = ask()
     finished = False
     try:
-        if meanwhile is not None:
-            meanwhile()
         while (done := pending.result()) is not _END:
             pending = ask()  # the next item is worked on while this one is handled
             yield done  # type: ignore[misc]

@@ -7,7 +7,6 @@ Works chunk by chunk so a large export never needs to fit in memory; a chunk's i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
 
 import pandas as pd
 
@@ -16,6 +15,7 @@ from pipelines.normalize.frame import NormalizeResult, normalize_frame
 from pipelines.transform.ids import IdAssigner
 from pipelines.transform.options import RunOptions
 from pipelines.transform.required_columns import check_required_columns
+from pipelines.transform.validation import validate_frame
 from schemas.columns import FORMATS
 
 
@@ -65,14 +65,6 @@ def normalize_chunk(
     return NormalizedChunk(chunk, mapped, normalized)
 
 
-def load_validation() -> ModuleType:
-    """The validation module, imported on first use. It imports pandera (~0.25 s), which a run
-    does while the ahead thread reads the first chunk (`prepare_chunks`), not before it starts."""
-    from pipelines.transform import validation
-
-    return validation
-
-
 def finish_chunk(
     done: NormalizedChunk, options: RunOptions, assigner: IdAssigner | None = None
 ) -> PreparedChunk:
@@ -85,7 +77,7 @@ def finish_chunk(
         frame = assigner.assign(frame)
         order = [c for c in fmt.names if c in frame.columns]
         frame = frame[order + [c for c in frame.columns if c not in order]]
-    schema_rejects = load_validation().validate_frame(
+    schema_rejects = validate_frame(
         frame, mapped.frame, options.data_format, options.action, options.contact_match
     )
     # A value the normalizer refused is NA to the schema too: keep only the first reason.

@@ -43,7 +43,6 @@ from pipelines.transform.ahead import ahead
 from pipelines.transform.chunk import (
     PreparedChunk,
     finish_chunk,
-    load_validation,
     normalize_chunk,
     prepare_chunk,
 )
@@ -97,7 +96,7 @@ def prepare_chunks(
     if len(head) < MIN_CHUNKS:
         assigner = IdAssigner(FORMATS[options.data_format], options.source_system)
         normalize = functools.partial(normalize_chunk, mapping=mapping, options=options)
-        prepared = ahead(chunks, normalize, name="kindful-etl-ahead", meanwhile=load_validation)
+        prepared = ahead(chunks, normalize, name="kindful-etl-ahead")
         for number, done in enumerate(prepared, 1):
             if number % TRIM_EVERY == 0:
                 give_back_free_memory()

@@ -124,31 +124,6 @@ def test_an_empty_source_gives_nothing() -> None:
     assert _gone(timeout=0)
 
 
-def test_meanwhile_runs_once_while_the_first_item_is_worked_on() -> None:
-    started = threading.Event()
-    calls: list[bool] = []
-
-    def slow(n: int) -> int:
-        started.set()
-        time.sleep(0.05)
-        return n
-
-    def meanwhile() -> None:
-        calls.append(started.wait(5))  # the first item is under way when this runs
-
-    assert list(ahead(iter(range(3)), slow, name=_NAME, meanwhile=meanwhile)) == [0, 1, 2]
-    assert calls == [True]
-
-
-def test_an_error_meanwhile_stops_the_thread() -> None:
-    def fail() -> None:
-        raise RuntimeError("import failed")
-
-    with pytest.raises(RuntimeError, match="import failed"):
-        next(ahead(iter(range(3)), lambda n: n, name=_NAME, meanwhile=fail))
-    assert _gone()
-
-
 def test_a_consumer_that_stops_lets_a_short_item_finish_first() -> None:
     def slow(n: int) -> int:
         time.sleep(0.2)  # e.g. pyarrow parsing a block: the process should not exit inside it
