@@ -17,7 +17,15 @@ from pandera import extensions
 
 from schemas import rules
 from schemas.columns import FORMATS, Column, Required
-from schemas.rules import DATE_FORM, INTEGER_FORM, TIMESTAMP_FORM, RowRule, constraints, row_rules
+from schemas.rules import (
+    DATE_FORM,
+    INTEGER_FORM,
+    TIMESTAMP_FORM,
+    RowRule,
+    constraints,
+    row_rules,
+    run_rules,
+)
 
 __all__ = [
     "DATE_FORM",
@@ -50,7 +58,7 @@ def validation_schema(
     Custom fields pass through (not strict), and nothing is coerced: every value is a string.
     Cached: building it costs ~50 ms, and a run asks for the same one for every chunk.
     """
-    rules = row_rules(FORMATS[fmt_name], action, contact_match)
+    rules = run_rules(fmt_name, action, contact_match)
     checks = [pa.Check(rule.passes, error=rule.reason, ignore_na=False) for rule in rules]
     schema = pa.DataFrameSchema(
         columns=schema_columns(fmt_name), checks=checks, strict=False, name=fmt_name, coerce=False

@@ -123,6 +123,12 @@ class RowRule:
         return ok
 
 
+@functools.cache
+def run_rules(fmt_name: str, action: str, contact_match: str | None) -> list[RowRule]:
+    """`row_rules` of a run, built once: validation asks for them for every chunk."""
+    return row_rules(FORMATS[fmt_name], action, contact_match)
+
+
 def row_rules(fmt: ImportFormat, action: str, contact_match: str | None) -> list[RowRule]:
     """The run's cross-column rules for one format."""
     rules: list[RowRule] = []

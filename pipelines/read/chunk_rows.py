@@ -4,6 +4,6 @@ without importing pandas)."""
 from __future__ import annotations
 
 # Memory is bounded by the chunks in flight (one read and normalized ahead, one finished, one
-# being written) and their intermediate copies: validate of 1M rows peaks at ~460 MB in 40k-row
-# chunks, ~480 MB in 45k and ~490 MB in 50k, with 45k-50k ~3% faster (bench/results.md).
+# being written) and their intermediate copies: 1M rows peak at ~445 MB in 40k-row chunks
+# (bench/results.md); 50k-row chunks were ~5% faster but peaked near 500 MB.
 DEFAULT_CHUNK_ROWS = 40_000

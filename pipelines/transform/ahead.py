@@ -2,7 +2,7 @@
 
 A chunk's reading and normalizing need no other chunk; its ids and validation come after the
 chunks before it. Most of the first half is Arrow kernels that run without the GIL, so on a
-second core it overlaps the rest of the run (validate at 1M rows: ~12% less wall time,
+second core it overlaps the rest of the run (validate at 1M rows: ~8% less wall time,
 bench/results.md). One item is worked on ahead of the consumer, so memory grows by one chunk.
 """
 

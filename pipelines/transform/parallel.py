@@ -40,12 +40,7 @@ from pipelines.heap import TRIM_EVERY, give_back_free_memory
 from pipelines.mapping.spec import Mapping
 from pipelines.normalize.arrow_text import arrow_from_objects
 from pipelines.transform.ahead import ahead
-from pipelines.transform.chunk import (
-    PreparedChunk,
-    finish_chunk,
-    normalize_chunk,
-    prepare_chunk,
-)
+from pipelines.transform.chunk import PreparedChunk, finish_chunk, normalize_chunk, prepare_chunk
 from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner
 from pipelines.transform.options import RunOptions
 from pipelines.transform.seen_ids import SeenIds

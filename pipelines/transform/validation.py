@@ -22,7 +22,7 @@ in their order. A whole-file run and a chunked run therefore list the same probl
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,8 +33,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from pipelines.normalize.arrow_text import TextBytes, arrow_from_objects, arrow_text, valid_mask
 from pipelines.normalize.frame import ISSUE_COLUMNS
 from schemas import rules as column_checks
-from schemas.columns import FORMATS
-from schemas.rules import INTEGER_FORM, CheckRule, ColumnRules, RowRule, column_rules, row_rules
+from schemas.rules import INTEGER_FORM, CheckRule, ColumnRules, RowRule, column_rules, run_rules
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -87,7 +86,7 @@ def validate_frame(
     for name, column in column_rules(data_format).items():
         if name in normalized.columns:
             parts.append(_column_issues(normalized[name], column, raw, data_format))
-    parts.append(_rule_issues(normalized, row_rules(FORMATS[data_format], action, contact_match)))
+    parts.append(_rule_issues(normalized, run_rules(data_format, action, contact_match)))
     found = [part for part in parts if not part.empty]
     if not found:
         return pd.DataFrame(columns=ISSUE_COLUMNS)
@@ -172,9 +171,8 @@ class _Screen:
         array = self.array
         if array is None:
             return np.array(True)
-        stats: dict[str, Any] = check.statistics or {}
-        pattern = stats.get("pattern")
-        sure = _SURE_PASSES.get((str(check.name), pattern if isinstance(pattern, str) else None))
+        stats = check.statistics
+        sure = _SURE_PASSES.get((check.name, stats.get("pattern")))
         if sure is not None:
             matched = pc.fill_null(pc.match_substring_regex(array, sure), False)
             return ~np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
@@ -186,7 +184,7 @@ class _Screen:
         ):
             # no text has more characters than UTF-8 bytes: pandera counts the few longer ones
             return np.asarray(self.bytes(array).lengths > stats["max_value"])
-        if check.name == "str_matches" and isinstance(stats.get("pattern"), str):
+        if check.name == "str_matches":
             form = fixed_width_form(stats["pattern"])
             if form is not None:
                 return _form_suspects(self.bytes(array), form)
@@ -210,17 +208,22 @@ def _measured(check: CheckRule, arrow: pyarrow.Array | None) -> np.ndarray | Non
         lengths = pc.utf8_length(arrow).to_numpy(zero_copy_only=False)
         return np.asarray(lengths <= stats["max_value"], dtype=bool)
     if check.name == "positive_amount":
-        encoded = arrow.dictionary_encode()
-        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
-        uniques = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
-        passed = column_checks.positive_amount(uniques).to_numpy(dtype=bool)
-        return np.asarray(passed[codes])
+        return _per_distinct(column_checks.positive_amount, None, arrow)
     return None
 
 
 def _passes(check: pa.Check, texts: np.ndarray | None, arrow: pyarrow.Array | None) -> np.ndarray:
-    """pandera's verdict on each of some texts (as Python objects or as Arrow strings; Arrow's
-    if both), asked once per distinct value."""
+    """pandera's verdict on each of some texts, asked once per distinct value."""
+    return _per_distinct(lambda uniques: check(uniques).check_output, texts, arrow)
+
+
+def _per_distinct(
+    verdict: Callable[[pd.Series], pd.Series],
+    texts: np.ndarray | None,
+    arrow: pyarrow.Array | None,
+) -> np.ndarray:
+    """`verdict` (a boolean Series) on the distinct values of some texts, as Python objects or
+    as Arrow strings (Arrow's if both), spread back to each text."""
     if arrow is not None:
         encoded = arrow.dictionary_encode()
         codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
@@ -228,8 +231,7 @@ def _passes(check: pa.Check, texts: np.ndarray | None, arrow: pyarrow.Array | No
     else:
         assert texts is not None
         codes, uniques = pd.factorize(texts)
-    result = check(pd.Series(uniques, dtype=object))
-    passed = np.asarray(result.check_output.to_numpy(), dtype=bool)
+    passed = np.asarray(verdict(pd.Series(uniques, dtype=object)).to_numpy(), dtype=bool)
     return np.asarray(passed[codes])
 
 
