@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Final
 
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 
@@ -85,12 +86,26 @@ def _fill(scanner: _Scanned, pending: bytes, size: int) -> tuple[bytes, bool]:
             return b"".join(parts), False
 
 
+def _arrow_owned(block: memoryview) -> pa.Buffer:
+    """A copy of `block` in Arrow's own memory (~2 ms per 10 MB).
+
+    read_csv's pool threads may drop the last reference to their input after it has returned.
+    Freeing a buffer that wraps Python memory (`pa.py_buffer`) takes the GIL; a pool thread
+    asking for it while the interpreter exits aborts the process ("terminate called without an
+    active exception") or hangs it for good, as a run ending right after a read (a bad header,
+    an error in the first chunk) did. Arrow's memory is freed without the GIL.
+    """
+    owned = pa.allocate_buffer(len(block))
+    np.frombuffer(owned, dtype=np.uint8)[:] = np.frombuffer(block, dtype=np.uint8)
+    return owned
+
+
 def _parse(block: memoryview, width: int, sep: str) -> pa.Table | None:
     """The block's records, every one `width` fields; None if pyarrow finds one that is not."""
     names = [str(i) for i in range(width)]
     try:
         return pa_csv.read_csv(
-            pa.py_buffer(block),
+            _arrow_owned(block),
             read_options=pa_csv.ReadOptions(
                 column_names=names, use_threads=True, block_size=_ARROW_BLOCK
             ),

@@ -5,6 +5,9 @@ over."""
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,8 @@ from pipelines.read.errors import ExportError
 from pipelines.read.export import iter_export, read_export
 from pipelines.read.source import _Prefixed, _Scanned
 from tests.read.read_helpers import records, write
+
+ROOT = Path(__file__).resolve().parents[2]
 
 _PIECES = ["a", "b", "é", " ", "\t", ",", ";", '"', '""', "\n", "\r\n", "\r", "\x00", "1"]
 
@@ -137,3 +142,35 @@ def test_pyarrow_reads_a_clean_file_without_pandas(tmp_path: Path) -> None:
 
 def _refuse(*args: object, **kwargs: object) -> Iterator[pa.Table]:
     raise AssertionError("pandas took over a file pyarrow reads alike")
+
+
+# Pins the process to one core and keeps the GIL (a long switch interval, a busy loop), so a
+# pool thread of read_csv that frees its input late asks for the GIL only as the interpreter
+# exits: with the input in Python's memory that hung or aborted ~2 runs in 3.
+_EXIT_RIGHT_AFTER_A_READ = """
+import os, sys, time
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+sys.setswitchinterval(100)
+from pipelines.read.export import read_export
+assert len(read_export(sys.argv[1])) == 50
+start = time.perf_counter()
+while time.perf_counter() - start < 0.05:
+    pass
+sys.exit(2)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's sched_setaffinity")
+def test_a_process_ending_right_after_a_read_exits_as_it_says(tmp_path: Path) -> None:
+    """A run that fails right after reading (a bad header) ends with its one-line error's status,
+    never "terminate called without an active exception" (SIGABRT) or a hang at exit."""
+    path = write(tmp_path, "small.csv", ("x,y\n" + "1,2\n" * 50).encode())
+    for _ in range(8):
+        try:
+            run = subprocess.run(
+                [sys.executable, "-c", _EXIT_RIGHT_AFTER_A_READ, str(path)],
+                capture_output=True, text=True, timeout=30, check=False, cwd=ROOT,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            pytest.fail("the process hung at exit")
+        assert run.returncode == 2, (run.returncode, run.stderr[-2000:])
