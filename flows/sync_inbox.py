@@ -23,12 +23,14 @@ from flows.tasks import prepare_batches
 from pipelines.inbox.listing import Inbox, open_inbox
 from pipelines.inbox.sweep import Sweep
 from pipelines.load.settings import ImportSettings
+from pipelines.settings_env import positive_whole_number
 from pipelines.staging.s3 import s3_client
 from pipelines.transform.job import PreparedRun
 from pipelines.transform.options import resolve_run
 from schemas.columns import Action, DataFormat
 
 DASK_ADDRESS = "KINDFUL_ETL_DASK_ADDRESS"
+WORKERS = "KINDFUL_ETL_WORKERS"  # files validated at once (threads)
 
 
 def task_runner_from_env() -> TaskRunner[Any]:
@@ -38,7 +40,7 @@ def task_runner_from_env() -> TaskRunner[Any]:
         from prefect_dask.task_runners import DaskTaskRunner
 
         return DaskTaskRunner(address=address)
-    return ThreadPoolTaskRunner(max_workers=int(os.environ.get("KINDFUL_ETL_WORKERS", "2")))
+    return ThreadPoolTaskRunner(max_workers=positive_whole_number(WORKERS, 2))
 
 
 @flow(name="sync-inbox", flow_run_name="sync {location}", task_runner=task_runner_from_env())

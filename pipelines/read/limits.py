@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from pipelines.errors import InputError
+from pipelines.settings_env import positive_whole_number
 
 __all__ = ["ENV_PREFIX", "RATIO_FLOOR_BYTES", "Limits", "env_name", "human_bytes"]
 
@@ -47,17 +47,9 @@ class Limits:
         env = os.environ if environ is None else environ
         values: dict[str, int] = {}
         for spec in fields(cls):
-            name = env_name(spec.name)
-            raw = env.get(name, "").strip()
-            if not raw:
-                continue
-            try:
-                value = int(raw)
-            except ValueError:
-                value = 0
-            if value < 1:
-                raise InputError(f"{name} must be a positive whole number")
-            values[spec.name] = value
+            value = positive_whole_number(env_name(spec.name), 0, env)
+            if value:
+                values[spec.name] = value
         return cls(**values)
 
     def setting(self, name: str) -> str:

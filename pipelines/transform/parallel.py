@@ -1,4 +1,4 @@
-"""Prepare an export's chunks on worker processes (opt-in: `KINDFUL_ETL_WORKERS=N`).
+"""Prepare an export's chunks on worker processes (opt-in: `KINDFUL_ETL_PROCESSES=N`).
 
 The main process reads the chunks (so the reader's limits, its byte meter and its errors stay in
 one place), hands each to a worker process and takes the results back in file order. A chunk's
@@ -35,10 +35,11 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from pipelines.errors import InputError, InternalError, KindfulEtlError, internal_error
+from pipelines.errors import InternalError, KindfulEtlError, internal_error
 from pipelines.heap import TRIM_EVERY, give_back_free_memory
 from pipelines.mapping.spec import Mapping
 from pipelines.normalize.arrow_text import arrow_from_objects
+from pipelines.settings_env import positive_whole_number
 from pipelines.transform.ahead import ahead
 from pipelines.transform.chunk import PreparedChunk, finish_chunk, normalize_chunk, prepare_chunk
 from pipelines.transform.ids import ID_PREFIX, RECORD_IDENTITY, IdAssigner
@@ -48,7 +49,7 @@ from schemas.columns import FORMATS
 
 __all__ = [
     "MIN_CHUNKS",
-    "WORKERS_ENV",
+    "PROCESSES_ENV",
     "WORKER_CHUNK_ROWS",
     "Occurrences",
     "derived_numbers",
@@ -56,7 +57,9 @@ __all__ = [
     "worker_count",
 ]
 
-WORKERS_ENV: Final = "KINDFUL_ETL_WORKERS"
+# Not KINDFUL_ETL_WORKERS: that is sync_inbox's thread count, and one setting meaning both would
+# start N processes in each of N concurrent validations.
+PROCESSES_ENV: Final = "KINDFUL_ETL_PROCESSES"
 # A file of fewer chunks is prepared in one process: starting workers costs more than it saves.
 MIN_CHUNKS: Final = 4
 WORKER_CHUNK_ROWS: Final = 25_000
@@ -65,18 +68,13 @@ _BASE_LENGTH: Final = len(ID_PREFIX) + 24  # "ke-" + the digest's 24 hex digits
 
 
 def worker_count() -> int:
-    """`KINDFUL_ETL_WORKERS`, else 1: one process.
+    """`KINDFUL_ETL_PROCESSES`, else 1: one process.
 
     Measured on 2 cores at 1M rows (bench/results.md), workers did not pay: the main process's
     own share (reading, writing, passing chunks) is most of a run, and the processes' memory
     adds up. A machine with more cores may set it.
     """
-    text = os.environ.get(WORKERS_ENV, "").strip()
-    if not text:
-        return 1
-    if not text.isdigit() or int(text) < 1:
-        raise InputError(f"{WORKERS_ENV} must be a whole number of processes, 1 or more")
-    return int(text)
+    return positive_whole_number(PROCESSES_ENV, 1)
 
 
 def prepare_chunks(

@@ -30,7 +30,7 @@ def prepare_export(
 ) -> Iterator[PreparedChunk]:
     """Read `uri` chunk by chunk and prepare each chunk; ids are derived across the whole file.
 
-    `workers`: processes for the transform (default `KINDFUL_ETL_WORKERS`, else one per core);
+    `workers`: processes for the transform (default `KINDFUL_ETL_PROCESSES`, else one);
     with more than one, chunks are at most WORKER_CHUNK_ROWS rows: each process holds a chunk
     and its intermediate copies, so smaller chunks keep the processes' sum of memory down.
     """

@@ -211,7 +211,7 @@ def test_a_validate_stopped_while_workers_run_leaves_no_process_and_no_file(
     with (tmp_path / "validate.log").open("w") as log:
         process = subprocess.Popen(
             [*command, "--chunk-rows", "2000", "--out", str(out)],
-            env=env | {"KINDFUL_ETL_WORKERS": "2"},
+            env=env | {"KINDFUL_ETL_PROCESSES": "2"},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

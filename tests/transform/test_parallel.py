@@ -15,7 +15,7 @@ from pipelines.errors import InputError, InternalError
 from pipelines.transform import parallel
 from pipelines.transform.ids import IdAssigner
 from pipelines.transform.options import RunOptions
-from pipelines.transform.parallel import WORKERS_ENV, Occurrences, derived_numbers, worker_count
+from pipelines.transform.parallel import PROCESSES_ENV, Occurrences, derived_numbers, worker_count
 from pipelines.transform.prepare import prepare_export
 from schemas.columns import FORMATS
 
@@ -107,17 +107,17 @@ def test_workers_that_cannot_start_leave_the_run_to_this_process(tmp_path: Path)
 
 @pytest.mark.parametrize(("text", "count"), [("3", 3), ("1", 1), (" 2 ", 2)])
 def test_the_worker_count_setting(monkeypatch: pytest.MonkeyPatch, text: str, count: int) -> None:
-    monkeypatch.setenv(WORKERS_ENV, text)
+    monkeypatch.setenv(PROCESSES_ENV, text)
     assert worker_count() == count
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "two", "1.5"])
 def test_a_bad_worker_count_is_one_line(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    monkeypatch.setenv(WORKERS_ENV, text)
-    with pytest.raises(InputError, match=f"^{WORKERS_ENV} must be a whole number"):
+    monkeypatch.setenv(PROCESSES_ENV, text)
+    with pytest.raises(InputError, match=f"^{PROCESSES_ENV} must be a positive whole number$"):
         worker_count()
 
 
 def test_by_default_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    monkeypatch.delenv(PROCESSES_ENV, raising=False)
     assert worker_count() == 1

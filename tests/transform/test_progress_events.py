@@ -30,7 +30,7 @@ from pipelines.read.meter import metered
 from pipelines.staging.s3 import StagedObject, StagingSettings
 from pipelines.transform.job import prepare_run, validate_export
 from pipelines.transform.options import RunOptions, resolve_run
-from pipelines.transform.parallel import WORKERS_ENV
+from pipelines.transform.parallel import PROCESSES_ENV
 from sandbox.serve import running_sandbox
 
 ROWS = 1_000
@@ -174,7 +174,7 @@ def test_prepare_reports_batches_written_and_no_log_lines(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(WORKERS_ENV, "1")  # 50k-row chunks (workers take 25k-row ones)
+    monkeypatch.setenv(PROCESSES_ENV, "1")  # 50k-row chunks (workers take 25k-row ones)
     source = contacts(tmp_path / "contacts.csv", rows=250_002, bad_every=1_000_000)
     recorder = Recorder()
     with caplog.at_level(logging.INFO):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from same_outputs import CASES, outputs_of
 
-from pipelines.transform.parallel import WORKERS_ENV
+from pipelines.transform.parallel import PROCESSES_ENV
 
 EXPECTED = json.loads((Path(__file__).parent / "expected" / "outputs.json").read_text())
 
@@ -28,7 +28,7 @@ def test_a_samples_outputs_are_the_bytes_written_before(case: str, tmp_path: Pat
 def test_a_multi_chunk_exports_outputs_are_the_bytes_written_before(
     workers: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(WORKERS_ENV, workers)
+    monkeypatch.setenv(PROCESSES_ENV, workers)
     found = outputs_of("generated_6000", tmp_path)
     assert len([name for name in found if name.endswith(".csv.gz")]) == 15  # 5,7xx rows / 400
     assert found == EXPECTED["generated_6000"]
