@@ -34,11 +34,11 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 __all__ = [
     "column_fields",
     "csv_bytes",
+    "csv_cells",
     "formatted_fields",
     "header_line",
     "offsets",
     "rows_data",
-    "text_array",
     "write_csv",
     "write_csv_bytes",
 ]
@@ -98,7 +98,7 @@ def column_fields(series: pd.Series, lineterminator: str = "\n") -> Any | None:
     None for a column whose texts pandas formats (floats, dates, non-text categories: the form
     can depend on the whole column) or an object column holding other values than str.
     """
-    texts = text_array(series)
+    texts = csv_cells(series)
     return None if texts is None else _fields(lineterminator).column(_filled(texts))
 
 
@@ -206,7 +206,7 @@ def _filled(texts: Any) -> Any:
     return pa.Array.from_buffers(texts.type, len(texts), [None, positions, data], texts.offset)
 
 
-def text_array(series: pd.Series) -> Any | None:
+def csv_cells(series: pd.Series) -> Any | None:
     """The column's cells as the `csv` module spells them, as Arrow (large_)string, missing
     values null; None for a column whose cells pandas formats (floats, dates, non-text
     categories) or that holds values other than str among its missing ones (object columns).
@@ -255,7 +255,7 @@ def _arrow(series: pd.Series) -> Any:
 
 
 def _texts(series: pd.Series) -> list[str]:
-    """A column's cells as unquoted texts, missing values as "" (columns `text_array` leaves)."""
+    """A column's cells as unquoted texts, missing values as "" (columns `csv_cells` leaves)."""
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
         dtype.categories, skipna=True

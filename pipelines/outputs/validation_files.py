@@ -30,7 +30,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from pipelines.errors import InputError
 from pipelines.outputs.behind import WriteBehind
-from pipelines.outputs.csv_text import offsets, text_array, write_csv_bytes
+from pipelines.outputs.csv_text import csv_cells, offsets, write_csv_bytes
 from pipelines.outputs.private_files import open_private, private_dir, write_private_text
 from pipelines.read.limits import Limits
 from pipelines.transform.prepare import PreparedChunk
@@ -67,7 +67,7 @@ def _neutralized(values: pd.Series) -> Any:
     """
     texts = None
     if pd.api.types.is_object_dtype(values.dtype) or isinstance(values.dtype, pd.StringDtype):
-        texts = text_array(values)
+        texts = csv_cells(values)
     if texts is None:  # values other than str: pandas spells them
         text = values.astype("string")
         risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
@@ -231,7 +231,7 @@ def _characters(frame: pd.DataFrame) -> np.ndarray:
     """Characters of each row's cells as written (missing: none)."""
     sizes = np.zeros(len(frame), dtype=np.int64)
     for _, column in frame.items():
-        texts = text_array(column)
+        texts = csv_cells(column)
         if texts is None:  # floats, dates: as pandas spells them
             lengths = column.astype("string").str.len().fillna(0).to_numpy(dtype=np.int64)
         else:
