@@ -7,6 +7,8 @@ Bad input ends with a one-line message and exit status 2, never a traceback.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import gc
 import importlib
 import json
 import os
@@ -23,6 +25,15 @@ from pipelines.read.chunk_rows import DEFAULT_CHUNK_ROWS
 
 if TYPE_CHECKING:
     from pipelines.transform.options import RunOptions
+
+
+@functools.cache  # once: a command's process runs one command
+def freeze_imports() -> None:
+    """Puts what the imports built (pandas, pyarrow, ours: ~75,000 objects) beyond the cyclic
+    garbage collector's reach, so a run's full collections stop walking them again and again:
+    validate at 1M rows, 3% less wall time (6 pairs, 2026-11-30). They live as long as the
+    process anyway; only garbage cycles that exist already would stay, and there are few."""
+    gc.freeze()
 
 
 class LazyGroup(Group):
@@ -120,6 +131,7 @@ def validate(
     from flows.cli.progress import cli_progress
     from pipelines.transform.job import validate_export
 
+    freeze_imports()
     with cli_progress("validate") as progress:
         summary = validate_export(
             source, options=options, out_dir=Path(out_dir), chunk_rows=chunk_rows, progress=progress

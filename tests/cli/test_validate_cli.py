@@ -118,3 +118,24 @@ def test_unprocessable_input_ends_with_one_line_and_exit_2(tmp_path: Path, case:
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_validate_freezes_what_the_imports_built_once() -> None:
+    """The collector skips the import-time objects (gc.freeze), and only those: a second call
+    freezes nothing made since (a long-lived process keeps its garbage collectable)."""
+    script = (
+        "import gc\n"
+        "from flows.cli.main import freeze_imports\n"
+        "import pipelines.transform.job\n"
+        "freeze_imports()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "later = [[] for _ in range(1000)]\n"
+        "freeze_imports()\n"
+        "print(frozen, gc.get_freeze_count())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    frozen, after = map(int, done.stdout.split())
+    assert frozen > 10_000  # pandas, pyarrow and ours
+    assert after == frozen
