@@ -32,8 +32,15 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from pipelines.normalize.arrow_text import TextBytes, arrow_from_objects, arrow_text, valid_mask
 from pipelines.normalize.frame import ISSUE_COLUMNS
-from schemas import rules as column_checks
-from schemas.rules import INTEGER_FORM, CheckRule, ColumnRules, RowRule, column_rules, run_rules
+from schemas.rules import (
+    INTEGER_FORM,
+    CheckRule,
+    ColumnRules,
+    RowRule,
+    column_rules,
+    positive_amount,
+    run_rules,
+)
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -91,11 +98,6 @@ def validate_frame(
     if not found:
         return pd.DataFrame(columns=ISSUE_COLUMNS)
     return pd.concat(found, ignore_index=True)
-
-
-def check_name(check: pa.Check) -> str:
-    """The name pandera reports a failed check by (its error text, else its name)."""
-    return str(check.error if check.error is not None else check.name)
 
 
 def _pandera_column(data_format: str, name: str) -> pa.Column:
@@ -208,7 +210,7 @@ def _measured(check: CheckRule, arrow: pyarrow.Array | None) -> np.ndarray | Non
         lengths = pc.utf8_length(arrow).to_numpy(zero_copy_only=False)
         return np.asarray(lengths <= stats["max_value"], dtype=bool)
     if check.name == "positive_amount":
-        return _per_distinct(column_checks.positive_amount, None, arrow)
+        return _per_distinct(positive_amount, None, arrow)
     return None
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.transform.validation import check_name
 from schemas.columns import FORMATS
 from schemas.models import schema_columns
 from schemas.rules import column_rules
+from tests.schemas.pandera_helpers import check_name
 
 REPO = Path(__file__).resolve().parents[2]
 

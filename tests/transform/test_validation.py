@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from pipelines.transform.validation import (
     _column_issues,
     _pandera_column_issues,
-    check_name,
     validate_frame,
 )
 from schemas.columns import FORMATS
 from schemas.models import validation_schema
 from schemas.rules import column_rules
+from tests.schemas.pandera_helpers import check_name
 
 
 def _signature(column: pa.Column) -> tuple[Any, ...]:
