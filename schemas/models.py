@@ -52,7 +52,7 @@ def _field(column: Column) -> Any:
 @functools.cache
 def validation_schema(
     fmt_name: str, action: str = "create", contact_match: str | None = None
-) -> tuple[pa.DataFrameSchema, list[RowRule]]:
+) -> tuple[pa.DataFrameSchema, tuple[RowRule, ...]]:
     """The format's columns as a schema, plus this run's row rules as dataframe-level checks.
 
     Custom fields pass through (not strict), and nothing is coerced: every value is a string.

@@ -124,9 +124,10 @@ class RowRule:
 
 
 @functools.cache
-def run_rules(fmt_name: str, action: str, contact_match: str | None) -> list[RowRule]:
-    """`row_rules` of a run, built once: validation asks for them for every chunk."""
-    return row_rules(FORMATS[fmt_name], action, contact_match)
+def run_rules(fmt_name: str, action: str, contact_match: str | None) -> tuple[RowRule, ...]:
+    """`row_rules` of a run, built once (validation asks for them for every chunk); a tuple,
+    since every caller shares the cached one."""
+    return tuple(row_rules(FORMATS[fmt_name], action, contact_match))
 
 
 def row_rules(fmt: ImportFormat, action: str, contact_match: str | None) -> list[RowRule]:

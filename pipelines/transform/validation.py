@@ -334,7 +334,7 @@ def _cell_issues(
     )
 
 
-def _rule_issues(normalized: pd.DataFrame, rules: list[RowRule]) -> pd.DataFrame:
+def _rule_issues(normalized: pd.DataFrame, rules: Iterable[RowRule]) -> pd.DataFrame:
     """The row rules (pandera dataframe-level checks built from `RowRule.passes`), directly."""
     parts: list[pd.DataFrame] = []
     for rule in rules:
